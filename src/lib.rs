@@ -1,0 +1,9 @@
+//! runwell: operations runbooks that a person reads and a machine can check,
+//! run and record.
+//!
+//! See `ARCHITECTURE.md` for the map of the code.
+
+pub mod cli;
+pub mod lint;
+pub mod runbook;
+pub mod template;

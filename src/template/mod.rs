@@ -1,0 +1,192 @@
+//! Templates: `{{ name }}` in steps, checks and service commands, rendered
+//! with minijinja — the same expression language as `when=` and `expect:`.
+//!
+//! Values are quoted for the place they land in (a shell word, inside
+//! double quotes, inside single quotes), so a value can never become code.
+//! Secrets are masked whenever text is rendered for a person to read.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use crate::runbook::placeholder::{self, Found};
+use crate::runbook::shell;
+use crate::runbook::{Runbook, diagnostic};
+
+/// What a secret looks like in anything a person or a log can see.
+pub const MASK: &str = "********";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    #[error("runbook `{runbook}` has no environment `{name}`{hint}; it declares: {known}")]
+    UnknownEnvironment { runbook: String, name: String, hint: String, known: String },
+    #[error("runbook `{runbook}` has no variable `{name}`{hint}; declare it under `vars` in the front matter")]
+    UnknownVariable { runbook: String, name: String, hint: String },
+    #[error("`--set {given}` must look like `NAME=VALUE`")]
+    BadAssignment { given: String },
+}
+
+/// How a substituted value is made safe for where it lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quoting {
+    /// Shell-quote for the context at the placeholder (word, `"…"`, `'…'`).
+    Shell,
+    /// As an SQL literal: numbers as they are, text in single quotes.
+    Sql,
+    /// Insert as is (prose, manual steps).
+    None,
+}
+
+/// The values templates can use: variables after environment overlays and
+/// `--set`, plus which names are secrets.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    vars: BTreeMap<String, String>,
+    /// Every declared variable, with a value or not.
+    declared: Vec<String>,
+    secrets: Vec<String>,
+    env: Option<String>,
+    runbook: String,
+}
+
+impl Values {
+    /// Resolves the values for `runbook` under environment `env` with the
+    /// operator's `--set name=value` assignments on top.
+    pub fn resolve(runbook: &Runbook, env: Option<&str>, sets: &[String]) -> Result<Values, Error> {
+        let front = &runbook.front_matter;
+        let mut vars: BTreeMap<String, String> =
+            front.vars.iter().filter_map(|v| Some((v.name.clone(), v.default.clone()?))).collect();
+        if let Some(name) = env {
+            let Some(environment) = front.environments.iter().find(|e| e.name == name) else {
+                let names = front.environments.iter().map(|e| e.name.as_str());
+                return Err(Error::UnknownEnvironment {
+                    runbook: runbook.name.clone(),
+                    name: name.to_owned(),
+                    hint: diagnostic::hint(name, names.clone()),
+                    known: if front.environments.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    },
+                });
+            };
+            for (name, value, _) in &environment.values {
+                vars.insert(name.clone(), value.clone());
+            }
+        }
+        for given in sets {
+            let Some((name, value)) = given.split_once('=') else {
+                return Err(Error::BadAssignment { given: given.clone() });
+            };
+            if !front.vars.iter().any(|v| v.name == name) {
+                return Err(Error::UnknownVariable {
+                    runbook: runbook.name.clone(),
+                    name: name.to_owned(),
+                    hint: diagnostic::hint(name, front.vars.iter().map(|v| v.name.as_str())),
+                });
+            }
+            vars.insert(name.to_owned(), value.to_owned());
+        }
+        Ok(Values {
+            vars,
+            declared: front.vars.iter().map(|v| v.name.clone()).collect(),
+            secrets: front.secrets.iter().map(|s| s.name.clone()).collect(),
+            env: env.map(str::to_owned),
+            runbook: runbook.name.clone(),
+        })
+    }
+
+    fn context(&self) -> Value {
+        let mut map: BTreeMap<String, Value> = self.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        for secret in &self.secrets {
+            map.insert(secret.clone(), Value::from(MASK));
+        }
+        if let Some(env) = &self.env {
+            map.insert("env".to_owned(), Value::from(env.as_str()));
+        }
+        map.insert("runbook".to_owned(), Value::from(self.runbook.as_str()));
+        Value::from_object(map)
+    }
+}
+
+/// Text rendered for display, and the variables it still needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    /// Declared variables with no value yet: a run would ask for them.
+    pub missing: Vec<String>,
+    /// Names no variable declares: left as written.
+    pub undeclared: Vec<String>,
+}
+
+/// Renders `text` for a person to read: secrets masked, values quoted as
+/// they would be when run, unresolved placeholders left as written.
+pub fn render_display(text: &str, values: &Values, quoting: Quoting) -> Rendered {
+    let mut env = environment();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let context = values.context();
+    let mut out = String::with_capacity(text.len());
+    let mut missing = Vec::new();
+    let mut unknown = Vec::new();
+    let mut last = 0;
+    for (range, found) in placeholder::find(text, false) {
+        let Found::Template(expr) = found else { continue };
+        out.push_str(&text[last..range.start]);
+        last = range.end;
+        let value = env.compile_expression(expr).and_then(|e| e.eval(&context));
+        match value {
+            Ok(value) if !value.is_undefined() => {
+                let value = value.to_string();
+                let masked = values.secrets.iter().any(|s| expr == s) || value == MASK;
+                match quoting {
+                    Quoting::Shell if !masked => out.push_str(&shell::quote(&value, shell::quote_context(text, range.start))),
+                    Quoting::Sql if !masked => out.push_str(&sql_literal(&value)),
+                    _ => out.push_str(&value),
+                }
+            }
+            _ => {
+                for name in undeclared(expr, |name| values.vars.contains_key(name) || values.secrets.iter().any(|s| s == name))
+                    .unwrap_or_else(|_| vec![expr.to_owned()])
+                {
+                    let list = if values.declared.contains(&name) { &mut missing } else { &mut unknown };
+                    if !list.contains(&name) {
+                        list.push(name);
+                    }
+                }
+                out.push_str(&text[range]);
+            }
+        }
+    }
+    out.push_str(&text[last..]);
+    Rendered { text: out, missing, undeclared: unknown }
+}
+
+/// `value` as an SQL literal: numbers bare, anything else single-quoted.
+pub fn sql_literal(value: &str) -> String {
+    if value.parse::<i64>().is_ok() || value.parse::<f64>().is_ok_and(f64::is_finite) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+}
+
+/// The root variable names `expr` uses that `declared` does not know, or
+/// the syntax error that stops it from being read.
+pub fn undeclared(expr: &str, declared: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
+    let env = environment();
+    let expression = env.compile_expression(expr).map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = expression.undeclared_variables(false).into_iter().filter(|n| !declared(n)).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Checks that `expr` (a `when=` or `expect:`) is a valid expression.
+pub fn check_expression(expr: &str) -> Result<(), String> {
+    environment().compile_expression(expr).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_recursion_limit(64);
+    env
+}
