@@ -39,22 +39,26 @@ pub(super) fn check(runbook: &Runbook, _: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn name(command: &Command) -> Option<&str> {
-    let mut words = command.words.iter().map(|w| w.value.as_str()).skip_while(|w| *w == "sudo" || w.starts_with('-'));
-    words.next().map(|w| w.rsplit('/').next().unwrap_or(w))
+/// The command's words after `sudo` and its options.
+fn words(command: &Command) -> impl Iterator<Item = &str> {
+    command.words.iter().map(|w| w.value.as_str()).skip_while(|w| *w == "sudo" || w.starts_with('-'))
 }
 
 fn is_sleep(command: &Command) -> bool {
-    name(command) == Some("sleep")
+    words(command).next().is_some_and(|w| w.rsplit('/').next() == Some("sleep"))
 }
 
+/// Whether a command verifies health rather than changing anything.
 fn is_check(command: &Command) -> bool {
-    matches!(
-        name(command),
-        Some(
-            "curl" | "wget" | "nc" | "pg_isready" | "redis-cli" | "psql" | "wg" | "ss" | "ps" | "pgrep" | "systemctl"
-                | "kubectl" | "docker" | "http" | "grpcurl" | "dig" | "nslookup" | "ping" | "openssl" | "journalctl"
-                | "grep" | "tail"
-        )
-    )
+    let mut words = words(command);
+    let Some(program) = words.next().and_then(|w| w.rsplit('/').next()) else { return false };
+    let mut rest = words.filter(|w| !w.starts_with('-'));
+    match program {
+        "curl" | "wget" | "nc" | "pg_isready" | "redis-cli" | "psql" | "wg" | "ss" | "pgrep" | "http" | "grpcurl" | "dig"
+        | "nslookup" | "ping" => true,
+        "systemctl" => rest.next().is_some_and(|sub| matches!(sub, "status" | "is-active" | "is-failed" | "is-enabled")),
+        "kubectl" => rest.next().is_some_and(|sub| matches!(sub, "get" | "rollout" | "describe" | "wait")),
+        "docker" => rest.next().is_some_and(|sub| matches!(sub, "ps" | "inspect")),
+        _ => false,
+    }
 }

@@ -181,13 +181,17 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
             }
         };
     }
-    let probes: Vec<_> = entries
+    let mut probes: Vec<_> = entries
         .iter()
         .filter_map(|(key, value)| {
             let key = key.as_str()?;
             ProbeKind::KEYS.iter().find(|(k, _)| *k == key).map(|&(k, kind)| (k, kind, value))
         })
         .collect();
+    // `redis` with `command:` is the redis probe's own parameter, not a second probe.
+    if probes.iter().any(|(_, kind, _)| *kind == ProbeKind::Redis) {
+        probes.retain(|(_, kind, _)| *kind != ProbeKind::Command);
+    }
     let name = get(node, "name").and_then(Node::as_scalar_string);
     let label = name.as_deref().map_or_else(|| "this check".to_owned(), |n| format!("check `{n}`"));
     let (probe_key, kind, target) = match probes.as_slice() {
@@ -197,14 +201,13 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
             report("checks-syntax", node.location, format!("{label} names no probe; give one of: {}", all.join(", ")));
             return None;
         }
-        [_, second, ..] => {
-            // `redis` with `command:` is the redis probe's own parameter, not a second probe.
-            if let [(_, ProbeKind::Redis, _), (_, ProbeKind::Command, _)] = probes.as_slice() {
-                probes[0]
-            } else {
-                report("checks-syntax", node.location, format!("{label} names two probes (`{}` and `{}`); split it into two checks", probes[0].0, second.0));
-                return None;
-            }
+        [first, second, ..] => {
+            report(
+                "checks-syntax",
+                node.location,
+                format!("{label} names two probes (`{}` and `{}`); split it into two checks", first.0, second.0),
+            );
+            return None;
         }
     };
     let Some(name) = name else {

@@ -56,7 +56,26 @@ fn template_at(text: &str, start: usize) -> Option<(usize, &str)> {
     let end = start + 2 + close + 2;
     let expr = line[..close].trim_start_matches(['-', '+']).trim_end_matches(['-', '+']).trim();
     let first = expr.chars().next()?;
-    (first.is_alphabetic() || first == '_').then_some((end, expr))
+    let ours = (first.is_alphabetic() || first == '_') && !is_go_template(text, start, expr);
+    ours.then_some((end, expr))
+}
+
+/// Go templates (`kubectl -o go-template`, Helm, Hugo) share the braces:
+/// `{{range .items}}…{{end}}`. Their keywords, or a `{{.` / `{{$` on the
+/// same line, mark every `{{ }}` on that line as theirs.
+fn is_go_template(text: &str, start: usize, expr: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "end", "else", "range", "if", "with", "define", "template", "block", "println", "printf", "print", "index",
+        "len", "not", "and", "or", "eq", "ne", "lt", "le", "gt", "ge", "include", "toYaml", "nindent", "quote",
+    ];
+    let first_word = expr.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or_default();
+    if KEYWORDS.contains(&first_word) {
+        return true;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    ["{{.", "{{ .", "{{$", "{{ $", "{{- .", "{{- $"].iter().any(|marker| line.contains(marker))
 }
 
 fn angle_at(text: &str, start: usize) -> Option<(usize, &str)> {
@@ -75,6 +94,9 @@ fn angle_at(text: &str, start: usize) -> Option<(usize, &str)> {
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && !name.contains("://")
         && name.chars().any(|c| c.is_ascii_alphabetic());
+    // Literal tokens that tools print in angle brackets, not placeholders.
+    const LITERALS: &[&str] = &["nil", "none", "null", "unknown", "empty", "missing", "pending", "invalid", "redacted"];
+    let valid = valid && !LITERALS.iter().any(|l| l.eq_ignore_ascii_case(name));
     valid.then_some((start + 1 + len + 1, name))
 }
 
@@ -105,7 +127,15 @@ mod tests {
     fn templates_are_found_and_foreign_ones_left_alone() {
         assert_eq!(names("a {{PROJECT_NAME}} b {{ url | upper }}"), [Found::Template("PROJECT_NAME"), Found::Template("url | upper")]);
         assert_eq!(names("{{- name -}}"), [Found::Template("name")]);
-        for foreign in ["{{ .Values.image }}", "{{ $labels.job }}", "${{ secrets.TOKEN }}", "{{}}", "{{ unclosed"] {
+        for foreign in [
+            "{{ .Values.image }}",
+            "{{ $labels.job }}",
+            "${{ secrets.TOKEN }}",
+            "{{}}",
+            "{{ unclosed",
+            "kubectl get pods -o go-template='{{range .items}}{{.metadata.name}}{{end}}'",
+            "{{ include \"chart.labels\" . }}",
+        ] {
             assert_eq!(names(foreign), [], "{foreign}");
         }
     }

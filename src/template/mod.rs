@@ -188,5 +188,11 @@ pub fn check_expression(expr: &str) -> Result<(), String> {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_recursion_limit(64);
+    // Runbook templates hold values, not programs: without the global
+    // functions a variable called `namespace` or `range` is just a variable.
+    let globals: Vec<String> = env.globals().map(|(name, _)| name.to_owned()).collect();
+    for name in globals {
+        env.remove_global(&name);
+    }
     env
 }
