@@ -29,7 +29,7 @@ pub(super) fn run(paths: &[PathBuf], format: Format) -> Result<ExitCode, Error> 
     let context = Context { today: jiff::ZonedDateTime::now().date() };
     let results: Vec<(PathBuf, Vec<Diagnostic>)> = files
         .par_iter()
-        .map(|path| files::load(path).map(|parsed| (path.clone(), lint::lint(&parsed, &context))))
+        .map(|path| files::load(path).map(|parsed| (path.clone(), lint::lint(&parsed, context))))
         .collect::<Result<_, _>>()?;
 
     let errors = results.iter().flat_map(|(_, d)| d).filter(|d| d.severity == Severity::Error).count();

@@ -116,6 +116,14 @@ fn table(header: &[&str]) -> Table {
     table
 }
 
+/// Writes a table without the trailing padding of its last column.
+fn write_table(out: &mut impl Write, table: &Table) -> std::io::Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 fn write_text(out: &mut impl Write, listing: &Listing<'_>) -> std::io::Result<()> {
     let bold = anstyle::Style::new().bold();
     write!(out, "{bold}{}{bold:#}  {}", listing.runbook, listing.path)?;
@@ -138,7 +146,7 @@ fn write_text(out: &mut impl Write, listing: &Listing<'_>) -> std::io::Result<()
             };
             t.add_row([p.id.to_owned(), title, p.line.to_string(), p.steps.to_string(), p.safety.to_owned()]);
         }
-        writeln!(out, "{t}")?;
+        write_table(out, &t)?;
     }
 
     if !listing.checks.is_empty() {
@@ -147,7 +155,7 @@ fn write_text(out: &mut impl Write, listing: &Listing<'_>) -> std::io::Result<()
         for c in &listing.checks {
             t.add_row([c.name, c.kind, c.target, c.layer.unwrap_or("")]);
         }
-        writeln!(out, "{t}")?;
+        write_table(out, &t)?;
     }
 
     if !listing.services.is_empty() {
@@ -156,7 +164,7 @@ fn write_text(out: &mut impl Write, listing: &Listing<'_>) -> std::io::Result<()
         for s in &listing.services {
             t.add_row([s.name.to_owned(), s.after.join(", "), s.checks.join(", ")]);
         }
-        writeln!(out, "{t}")?;
+        write_table(out, &t)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::runbook::{Diagnostic, Runbook, Safety};
 
-pub(super) fn check(runbook: &Runbook, _: &Context, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     for step in all_steps(runbook) {
         let Some(finding) = step.assessment.findings.iter().find(|f| f.safety == Safety::Destructive) else { continue };
         let location = step.location_of(finding.range.start);

@@ -24,7 +24,7 @@ pub struct Context {
 pub struct Rule {
     pub id: &'static str,
     pub summary: &'static str,
-    pub check: fn(&Runbook, &Context, &mut Vec<Diagnostic>),
+    pub check: fn(&Runbook, Context, &mut Vec<Diagnostic>),
 }
 
 /// Every rule, in the order their findings are usually fixed.
@@ -56,7 +56,7 @@ pub const PARSER_DIAGNOSTICS: &[(&str, &str)] = &[
 ];
 
 /// All diagnostics for a parsed runbook, sorted by place.
-pub fn lint(parsed: &Parsed, context: &Context) -> Vec<Diagnostic> {
+pub fn lint(parsed: &Parsed, context: Context) -> Vec<Diagnostic> {
     let mut diagnostics = parsed.diagnostics.clone();
     for rule in RULES {
         (rule.check)(&parsed.runbook, context, &mut diagnostics);

@@ -18,7 +18,7 @@ use crate::template;
 
 const RULE: &str = "placeholder";
 
-pub(super) fn check(runbook: &Runbook, _: &Context, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     let declared: HashSet<&str> = runbook.declared_names().collect();
     let is_declared = |name: &str| declared.contains(name);
 

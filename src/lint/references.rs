@@ -14,7 +14,7 @@ use crate::template;
 
 const RULE: &str = "references";
 
-pub(super) fn check(runbook: &Runbook, _: &Context, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     duplicates(runbook, out);
     services(runbook, out);
     steps(runbook, out);

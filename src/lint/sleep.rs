@@ -8,7 +8,7 @@ use crate::runbook::shell::{self, Command};
 use crate::runbook::step::StepKind;
 use crate::runbook::{Diagnostic, Runbook};
 
-pub(super) fn check(runbook: &Runbook, _: &Context, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     for (index, step) in runbook.steps.iter().enumerate() {
         let (StepKind::Shell(_), Some(text)) = (&step.kind, step.runnable_text()) else { continue };
         let script = shell::parse(&text);

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::runbook::{Diagnostic, Runbook};
 
-pub(super) fn check(runbook: &Runbook, context: &Context, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(runbook: &Runbook, context: Context, out: &mut Vec<Diagnostic>) {
     let Some(review) = &runbook.front_matter.review else { return };
     let due = review.due;
     if due < context.today {

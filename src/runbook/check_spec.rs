@@ -128,7 +128,7 @@ pub struct CheckSpec {
 /// One entry of a `checks` block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
-    Define(CheckSpec),
+    Define(Box<CheckSpec>),
     /// `- use: name`: a check defined elsewhere in the runbook.
     Use(String, Location),
 }
@@ -173,13 +173,11 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
         if entries.len() > 1 {
             report("checks-syntax", node.location, "`use` refers to a check defined elsewhere; it takes no other keys".to_owned());
         }
-        return match used.as_scalar_string() {
-            Some(name) => Some(Entry::Use(name, used.location)),
-            None => {
-                report("checks-syntax", used.location, "`use` takes the name of a check".to_owned());
-                None
-            }
+        let Some(name) = used.as_scalar_string() else {
+            report("checks-syntax", used.location, "`use` takes the name of a check".to_owned());
+            return None;
         };
+        return Some(Entry::Use(name, used.location));
     }
     let mut probes: Vec<_> = entries
         .iter()
@@ -273,7 +271,7 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
             }
         }
     }
-    Some(Entry::Define(spec))
+    Some(Entry::Define(Box::new(spec)))
 }
 
 fn collect_strings(node: &Node, out: &mut Vec<(String, Location)>) {

@@ -199,10 +199,12 @@ pub(super) fn parse(yaml_text: &str, diagnostics: &mut Vec<Diagnostic>) -> Front
         match name {
             "runbook" => front.runbook = d.string(value, "runbook"),
             "description" => front.description = d.string(value, "description"),
-            "vars" => front.vars = d.map_entries(value, "vars", Reader::var),
-            "environments" => front.environments = d.map_entries(value, "environments", Reader::environment),
+            "vars" => front.vars = d.map_entries(value, "vars", |r, n, v, l| Some(r.var(n, v, l))),
+            "environments" => {
+                front.environments = d.map_entries(value, "environments", |r, n, v, l| Some(r.environment(n, v, l)));
+            }
             "secrets" => front.secrets = d.map_entries(value, "secrets", Reader::secret),
-            "services" => front.services = d.map_entries(value, "services", Reader::service),
+            "services" => front.services = d.map_entries(value, "services", |r, n, v, l| Some(r.service(n, v, l))),
             "connections" => front.connections = d.map_entries(value, "connections", Reader::connection),
             "alerts" => front.alerts = d.alerts(value),
             _ => {
@@ -298,7 +300,12 @@ impl Reader<'_> {
         }
     }
 
-    fn map_entries<T>(&mut self, node: &Node, what: &str, read: fn(&mut Self, &str, &Node, Location) -> Option<T>) -> Vec<T> {
+    fn map_entries<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        mut read: impl FnMut(&mut Self, &str, &Node, Location) -> Option<T>,
+    ) -> Vec<T> {
         match &node.value {
             Value::Mapping(entries) => entries
                 .iter()
@@ -315,7 +322,7 @@ impl Reader<'_> {
         }
     }
 
-    fn var(&mut self, name: &str, node: &Node, location: Location) -> Option<Var> {
+    fn var(&mut self, name: &str, node: &Node, location: Location) -> Var {
         let mut var = Var { name: name.to_owned(), default: None, description: None, location };
         match &node.value {
             Value::Mapping(_) => {
@@ -328,10 +335,10 @@ impl Reader<'_> {
             }
             _ => var.default = node.as_scalar_string(),
         }
-        Some(var)
+        var
     }
 
-    fn environment(&mut self, name: &str, node: &Node, location: Location) -> Option<Environment> {
+    fn environment(&mut self, name: &str, node: &Node, location: Location) -> Environment {
         let mut environment = Environment { name: name.to_owned(), values: Vec::new(), location };
         match &node.value {
             Value::Mapping(entries) => {
@@ -349,7 +356,7 @@ impl Reader<'_> {
             Value::Null => {}
             _ => self.error(node.location, format!("environment `{name}` must map variable names to values")),
         }
-        Some(environment)
+        environment
     }
 
     fn secret(&mut self, name: &str, node: &Node, location: Location) -> Option<Secret> {
@@ -372,7 +379,7 @@ impl Reader<'_> {
         Some(Secret { name: name.to_owned(), source, location })
     }
 
-    fn service(&mut self, name: &str, node: &Node, location: Location) -> Option<Service> {
+    fn service(&mut self, name: &str, node: &Node, location: Location) -> Service {
         let mut service = Service {
             name: name.to_owned(),
             after: Vec::new(),
@@ -384,11 +391,11 @@ impl Reader<'_> {
             location,
         };
         if node.is_null() {
-            return Some(service);
+            return service;
         }
         if node.as_mapping().is_none() {
             self.error(node.location, format!("service `{name}` must be a mapping (`after`, `check`, `start`, …)"));
-            return Some(service);
+            return service;
         }
         self.unknown_keys(node, SERVICE_KEYS, &format!("service `{name}`"));
         service.after = self.names(get(node, "after"), "after");
@@ -398,7 +405,7 @@ impl Reader<'_> {
         service.start = get(node, "start").and_then(Node::as_scalar_string);
         service.stop = get(node, "stop").and_then(Node::as_scalar_string);
         service.restart = get(node, "restart").and_then(Node::as_scalar_string);
-        Some(service)
+        service
     }
 
     /// A name or a list of names.
@@ -416,10 +423,13 @@ impl Reader<'_> {
                 })
                 .collect(),
             Value::Null => Vec::new(),
-            _ => node.as_scalar_string().map(|n| vec![(n, node.location)]).unwrap_or_else(|| {
-                self.error(node.location, format!("`{what}` must be a name or a list of names"));
-                Vec::new()
-            }),
+            _ => node.as_scalar_string().map_or_else(
+                || {
+                    self.error(node.location, format!("`{what}` must be a name or a list of names"));
+                    Vec::new()
+                },
+                |n| vec![(n, node.location)],
+            ),
         }
     }
 
@@ -494,8 +504,8 @@ mod tests {
     #[test]
     fn durations_read_like_an_operator_writes_them() {
         assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_mins(5)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_mins(90)));
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("-5s"), None);

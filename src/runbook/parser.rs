@@ -140,7 +140,7 @@ impl<'s> Builder<'s> {
                 Event::End(TagEnd::Heading(_)) => {
                     if let Some(open) = heading.take() {
                         self.headings.push(open.start..range.end);
-                        self.open_section(open);
+                        self.open_section(&open);
                     }
                 }
                 Event::Start(Tag::CodeBlock(kind)) => {
@@ -198,7 +198,7 @@ impl<'s> Builder<'s> {
         self.finish_task(&mut items);
     }
 
-    fn open_section(&mut self, open: OpenHeading) {
+    fn open_section(&mut self, open: &OpenHeading) {
         let title = open.title.trim().to_owned();
         let parent = (0..self.sections.len()).rev().find(|&i| self.sections[i].level < open.level);
         let option = option_label(&title);
@@ -254,7 +254,7 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Under CommonMark an unclosed fence swallows the rest of its container:
+    /// Under `CommonMark` an unclosed fence swallows the rest of its container:
     /// the usual cause of a runbook that "lost" its second half.
     fn check_fence_closed(&mut self, range: Range<usize>, location: Location) {
         let raw = &self.source[range.clone()];
@@ -302,7 +302,11 @@ impl<'s> Builder<'s> {
                 let script = if transcript.is_empty() {
                     body.to_owned()
                 } else {
-                    transcript.iter().map(|t| format!("{}\n", t.command)).collect()
+                    transcript.iter().fold(String::new(), |mut script, t| {
+                        script.push_str(&t.command);
+                        script.push('\n');
+                        script
+                    })
                 };
                 let language = if language.is_empty() { "console".to_owned() } else { language.to_owned() };
                 Some(StepKind::Shell(Shell { language, script, transcript }))
@@ -319,7 +323,7 @@ impl<'s> Builder<'s> {
             match entry {
                 Entry::Define(spec) => {
                     names.push(spec.name.clone());
-                    self.checks.push(spec);
+                    self.checks.push(*spec);
                 }
                 Entry::Use(name, _) => names.push(name),
             }
@@ -458,7 +462,7 @@ fn contains(ranges: &[Range<usize>], offset: usize) -> bool {
     ranges.iter().any(|r| r.contains(&offset))
 }
 
-/// "Option A — Rolling restart" → `A`; "Option 2: Restart PgBouncer" → `2`.
+/// "Option A — Rolling restart" → `A`; "Option 2: Restart `PgBouncer`" → `2`.
 fn option_label(title: &str) -> Option<String> {
     let mut words = title.split_whitespace();
     let first = words.next()?.to_ascii_lowercase();

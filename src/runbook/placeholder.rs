@@ -79,6 +79,8 @@ fn is_go_template(text: &str, start: usize, expr: &str) -> bool {
 }
 
 fn angle_at(text: &str, start: usize) -> Option<(usize, &str)> {
+    // Literal tokens that tools print in angle brackets, not placeholders.
+    const LITERALS: &[&str] = &["nil", "none", "null", "unknown", "empty", "missing", "pending", "invalid", "redacted"];
     let before = text[..start].chars().next_back();
     if before.is_some_and(|c| c.is_alphanumeric() || c == '<' || c == '_') {
         return None; // `Vec<String>`, `<<EOF`
@@ -94,8 +96,6 @@ fn angle_at(text: &str, start: usize) -> Option<(usize, &str)> {
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && !name.contains("://")
         && name.chars().any(|c| c.is_ascii_alphabetic());
-    // Literal tokens that tools print in angle brackets, not placeholders.
-    const LITERALS: &[&str] = &["nil", "none", "null", "unknown", "empty", "missing", "pending", "invalid", "redacted"];
     let valid = valid && !LITERALS.iter().any(|l| l.eq_ignore_ascii_case(name));
     valid.then_some((start + 1 + len + 1, name))
 }

@@ -12,7 +12,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(source: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr_newlines(source).map(|i| i + 1));
+        starts.extend(line_ends(source).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -26,8 +26,20 @@ impl LineIndex {
     }
 }
 
-fn memchr_newlines(source: &str) -> impl Iterator<Item = usize> + '_ {
-    source.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i)
+/// Offsets of line terminators as `CommonMark` (and YAML) count them: `\n`,
+/// `\r\n` (once, at the `\n`) and a lone `\r`.
+fn line_ends(source: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = source.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .map(|(i, _)| i)
+}
+
+/// The number of lines in `source`, counted as `LineIndex` counts them.
+pub fn line_count(source: &str) -> usize {
+    line_ends(source).count() + 1
 }
 
 pub(crate) fn to_u32(n: usize) -> u32 {
@@ -86,5 +98,15 @@ mod tests {
         // inside `ç`: clamped to its start
         assert_eq!(index.location(source, 4), Location::new(2, 1));
         assert_eq!(index.location(source, 100), Location::new(3, 1));
+    }
+
+    #[test]
+    fn carriage_returns_end_lines_like_commonmark_says() {
+        // regression (fuzz): YAML inside front matter counted a lone `\r` as a line break and we did not
+        let source = "a\r\nb\rc\n";
+        let index = LineIndex::new(source);
+        assert_eq!(index.location(source, 3), Location::new(2, 1));
+        assert_eq!(index.location(source, 5), Location::new(3, 1));
+        assert_eq!(line_count(source), 4);
     }
 }

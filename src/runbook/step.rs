@@ -176,15 +176,10 @@ pub fn transcript_commands_in_place(body: &str) -> String {
     for raw in body.split_inclusive('\n') {
         let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
-        let keep = if continuing {
+        let keep = continuing || is_prompt(trimmed);
+        if keep {
             continuing = trimmed.ends_with('\\');
-            true
-        } else if is_prompt(trimmed) {
-            continuing = trimmed.ends_with('\\');
-            true
-        } else {
-            false
-        };
+        }
         if keep {
             // blank the prompt itself so `$ ` does not read as an expansion
             let prompt_at = line.len() - trimmed.len();

@@ -148,9 +148,9 @@ pub fn render_display(text: &str, values: &Values, quoting: Quoting) -> Rendered
                 for name in undeclared(expr, |name| values.vars.contains_key(name) || values.secrets.iter().any(|s| s == name))
                     .unwrap_or_else(|_| vec![expr.to_owned()])
                 {
-                    let list = if values.declared.contains(&name) { &mut missing } else { &mut unknown };
-                    if !list.contains(&name) {
-                        list.push(name);
+                    let bucket = if values.declared.contains(&name) { &mut missing } else { &mut unknown };
+                    if !bucket.contains(&name) {
+                        bucket.push(name);
                     }
                 }
                 out.push_str(&text[range]);

@@ -196,7 +196,7 @@ fn stale_reviews_are_warned_about() {
 #[test]
 fn html_comments_hide_fences_and_details_blocks_are_read() {
     let doc = "# Ops\n\n<!--\n```sh\nkill -9 1\n```\n{{HIDDEN}}\n-->\n\n<details>\n<summary>Restart</summary>\n\n```sh\nkill -9 2\n```\n\n</details>\n";
-    assert_eq!(findings(doc), [f(13, "error", "destructive")]);
+    assert_eq!(findings(doc), [f(14, "error", "destructive")]);
 }
 
 #[test]

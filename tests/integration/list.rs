@@ -2,7 +2,7 @@
 
 use crate::test::Test;
 
-const RUNBOOK: &str = r#"---
+const RUNBOOK: &str = r"---
 runbook: demo
 services:
   db: { check: db-ready }
@@ -37,7 +37,7 @@ SELECT pg_cancel_backend(42);
 ```sql {destructive}
 SELECT pg_terminate_backend(42);
 ```
-"#;
+";
 
 #[test]
 fn list_shows_procedures_with_safety_checks_and_services() {
@@ -48,24 +48,22 @@ fn list_shows_procedures_with_safety_checks_and_services() {
             "demo  demo.md  — Demo
 
 Procedures
- ID                        TITLE                     LINE  STEPS  SAFETY      
- demo                      Demo                      6     4      destructive 
- health                      Health                  8     1      read        
- incident-slow-queries       Incident: slow queries  19    3      destructive 
- option-a-cancel-the-query     ↳ Option A: cancel t  25    1      write       
-                               he query                                       
- option-b-terminate-it         ↳ Option B: terminat  31    1      destructive 
-                               e it                                           
+ ID                         TITLE                             LINE  STEPS  SAFETY
+ demo                       Demo                              7     4      destructive
+ health                       Health                          9     1      read
+ incident-slow-queries        Incident: slow queries          19    3      destructive
+ option-a-cancel-the-query      ↳ Option A: cancel the query  25    1      write
+ option-b-terminate-it          ↳ Option B: terminate it      31    1      destructive
 
 Checks
- NAME        KIND      TARGET                               LAYER 
- app-health  http      http://127.0.0.1:8000/health         App   
- db-ready    postgres  postgres://127.0.0.1:5432/postgres         
+ NAME        KIND      TARGET                              LAYER
+ app-health  http      http://127.0.0.1:8000/health        App
+ db-ready    postgres  postgres://127.0.0.1:5432/postgres
 
 Services
- NAME  AFTER  CHECKS     
- db           db-ready   
- app   db     app-health 
+ NAME  AFTER  CHECKS
+ db           db-ready
+ app   db     app-health
 ",
         )
         .run();
@@ -94,7 +92,7 @@ fn list_json_has_ids_lines_steps_and_safety() {
             ("option-b-terminate-it".to_owned(), 31, 1, "destructive".to_owned()),
         ]
     );
-    assert_eq!(listing["checks"][1], serde_json::json!({"name": "db-ready", "kind": "postgres", "target": "postgres://127.0.0.1:5432/postgres", "layer": null, "line": 16}));
+    assert_eq!(listing["checks"][1], serde_json::json!({"name": "db-ready", "kind": "postgres", "target": "postgres://127.0.0.1:5432/postgres", "layer": null, "line": 15}));
     assert_eq!(listing["services"][1], serde_json::json!({"name": "app", "after": ["db"], "checks": ["app-health"]}));
 }
 

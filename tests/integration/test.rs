@@ -1,6 +1,7 @@
 //! A builder that runs the real `runwell` binary in a temporary directory
 //! and compares its output and exit status exactly.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,8 +18,6 @@ pub struct Test {
 pub struct Output {
     pub stdout: String,
     pub stderr: String,
-    pub dir: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Test {
@@ -101,7 +100,7 @@ impl Test {
         if let Some(expected) = &self.stderr {
             pretty_assert(expected, &stderr, "stderr");
         }
-        Output { stdout, stderr, dir: self.dir.path().to_owned(), _dir: self.dir }
+        Output { stdout, stderr }
     }
 }
 
@@ -122,7 +121,7 @@ fn pretty_assert(expected: &str, actual: &str, what: &str) {
                 similar::ChangeTag::Insert => "+",
                 similar::ChangeTag::Equal => " ",
             };
-            report.push_str(&format!("{sign}{change}"));
+            let _ = write!(report, "{sign}{change}");
         }
         panic!("{what} differs (- expected, + actual):\n{report}");
     }
