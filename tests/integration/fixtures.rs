@@ -7,9 +7,9 @@ fn snapshot(name: &str) {
     let path = root().join("tests/fixtures").join(format!("{name}.md"));
     let source = std::fs::read_to_string(&path).unwrap();
     let file = format!("{name}.md");
-    let lint_run = Test::new().file(&file, &source).args(&["lint", &file]).run_any();
-    let list_run = Test::new().file(&file, &source).args(&["list", &file]).run();
-    insta::assert_snapshot!(name, format!("$ runwell lint\n{}\n$ runwell list\n{}", lint_run.stdout, list_run.stdout));
+    let linted = Test::new().file(&file, &source).args(&["lint", &file]).run_any();
+    let shown = Test::new().file(&file, &source).args(&["list", &file]).run();
+    insta::assert_snapshot!(name, format!("$ runwell lint\n{}\n$ runwell list\n{}", linted.stdout, shown.stdout));
 }
 
 #[test]
