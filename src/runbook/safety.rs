@@ -145,7 +145,9 @@ impl Site<'_> {
     fn origin_of(&self, words: &[Word], inner: &str) -> Origin {
         match words {
             [word] => self.origin.within(self.text, &word.range, inner),
-            [first, .., last] => Origin { offset: 0, whole: Some(self.origin.map(&(first.range.start..last.range.end))) },
+            [first, .., last] => {
+                Origin { offset: 0, whole: Some(self.origin.map(&(first.range.start..last.range.end))) }
+            }
             [] => Origin { offset: 0, whole: Some(self.range.clone()) },
         }
     }
@@ -232,7 +234,7 @@ impl<'c> Analysis<'c> {
                     if ['l', 'v', 'k', 'K', 'V', 'h'].iter().any(|&c| has(&options, c, "")) {
                         Verdict::Read
                     } else {
-                        Verdict::Write(code("sudo -i"))
+                        Verdict::Write(code("sudo") + " (an interactive shell)")
                     }
                 } else {
                     return self.command(site, operands);
@@ -240,7 +242,8 @@ impl<'c> Analysis<'c> {
             }
             "doas" => return self.command(site, parse_options(rest, &Spec::short("uC"), false).1),
             "env" => {
-                let (options, operands) = parse_options(rest, &Spec { short: "uCS", long: &["unset", "chdir", "split-string"] }, false);
+                let (options, operands) =
+                    parse_options(rest, &Spec { short: "uCS", long: &["unset", "chdir", "split-string"] }, false);
                 if let Some(split) = options.iter().find(|o| o.is('S', "split-string")) {
                     let value = split.value.unwrap_or_default();
                     return self.shell(value, &site.origin_of(std::slice::from_ref(split.word), value), site.depth + 1);
@@ -262,7 +265,8 @@ impl<'c> Analysis<'c> {
                 }
             }
             "time" => {
-                let (options, operands) = parse_options(rest, &Spec { short: "fo", long: &["format", "output"] }, false);
+                let (options, operands) =
+                    parse_options(rest, &Spec { short: "fo", long: &["format", "output"] }, false);
                 self.command(site, operands);
                 match options.iter().find(|o| o.is('o', "output")) {
                     Some(output) => writes(output.value.unwrap_or_default()),
@@ -283,7 +287,8 @@ impl<'c> Analysis<'c> {
                     _ => operands,
                 };
                 if operands.is_empty() {
-                    let changes_a_process = options.iter().any(|o| o.is('p', "pid") || o.is('P', "pgid") || o.is('u', "uid"));
+                    let changes_a_process =
+                        options.iter().any(|o| o.is('p', "pid") || o.is('P', "pgid") || o.is('u', "uid"));
                     if changes_a_process || matches!(name, "chrt" | "taskset") {
                         Verdict::Write(code(name))
                     } else {
@@ -301,7 +306,13 @@ impl<'c> Analysis<'c> {
                 let spec = Spec {
                     short: "adEILnPs",
                     long: &[
-                        "arg-file", "delimiter", "max-lines", "max-args", "max-procs", "max-chars", "process-slot-var",
+                        "arg-file",
+                        "delimiter",
+                        "max-lines",
+                        "max-args",
+                        "max-procs",
+                        "max-chars",
+                        "process-slot-var",
                         "replace",
                     ],
                 };
@@ -314,7 +325,8 @@ impl<'c> Analysis<'c> {
                 }
             }
             "watch" => {
-                let (options, operands) = parse_options(rest, &Spec { short: "nq", long: &["interval", "equexit"] }, false);
+                let (options, operands) =
+                    parse_options(rest, &Spec { short: "nq", long: &["interval", "equexit"] }, false);
                 if options.iter().any(|o| o.is('x', "exec")) {
                     return self.command(site, operands);
                 }
@@ -338,11 +350,18 @@ impl<'c> Analysis<'c> {
             },
             "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "fish" => return self.shell_command(site, name, rest),
             "su" | "runuser" => {
-                let spec = Spec { short: "cgGsuw", long: &["command", "group", "supp-group", "shell", "user", "whitelist-environment"] };
+                let spec = Spec {
+                    short: "cgGsuw",
+                    long: &["command", "group", "supp-group", "shell", "user", "whitelist-environment"],
+                };
                 let (options, operands) = parse_options(rest, &spec, true);
                 if let Some(command) = options.iter().find(|o| o.is('c', "command")) {
                     let value = command.value.unwrap_or_default();
-                    return self.shell(value, &site.origin_of(std::slice::from_ref(command.word), value), site.depth + 1);
+                    return self.shell(
+                        value,
+                        &site.origin_of(std::slice::from_ref(command.word), value),
+                        site.depth + 1,
+                    );
                 }
                 if name == "runuser" && options.iter().any(|o| o.is('u', "user")) && !operands.is_empty() {
                     return self.command(site, operands);
@@ -395,10 +414,21 @@ impl<'c> Analysis<'c> {
             "sort" => {
                 let spec = Spec {
                     short: "kStTo",
-                    long: &["key", "buffer-size", "field-separator", "temporary-directory", "output", "parallel", "files0-from"],
+                    long: &[
+                        "key",
+                        "buffer-size",
+                        "field-separator",
+                        "temporary-directory",
+                        "output",
+                        "parallel",
+                        "files0-from",
+                    ],
                 };
                 let (options, _) = parse_options(rest, &spec, true);
-                options.iter().find(|o| o.is('o', "output")).map_or(Verdict::Read, |o| writes(o.value.unwrap_or_default()))
+                options
+                    .iter()
+                    .find(|o| o.is('o', "output"))
+                    .map_or(Verdict::Read, |o| writes(o.value.unwrap_or_default()))
             }
             "uniq" | "xxd" => {
                 let spec = if name == "uniq" { Spec::short("fsw") } else { Spec::short("cgloOs") };
@@ -462,8 +492,19 @@ impl<'c> Analysis<'c> {
             | "machinectl" | "coredumpctl" => match args.iter().find(|a| !a.starts_with('-')) {
                 None => Verdict::Read,
                 Some(verb)
-                    if matches!(*verb, "status" | "show" | "list" | "info" | "dump" | "help" | "query" | "statistics" | "dns" | "domain")
-                        || verb.starts_with("list")
+                    if matches!(
+                        *verb,
+                        "status"
+                            | "show"
+                            | "list"
+                            | "info"
+                            | "dump"
+                            | "help"
+                            | "query"
+                            | "statistics"
+                            | "dns"
+                            | "domain"
+                    ) || verb.starts_with("list")
                         || verb.starts_with("show")
                         || verb.starts_with("get") =>
                 {
@@ -489,14 +530,17 @@ impl<'c> Analysis<'c> {
             "wget" => wget(&args),
             "openssl" => openssl(&args),
             "wg" => match args.first() {
-                None | Some(&("show" | "showconf" | "help" | "--help" | "--version" | "genkey" | "pubkey" | "genpsk")) => {
+                None
+                | Some(&("show" | "showconf" | "help" | "--help" | "--version" | "genkey" | "pubkey" | "genpsk")) => {
                     Verdict::Read
                 }
                 Some(verb) => Verdict::Write(code(&format!("wg {verb}"))),
             },
             "nginx" | "openresty" => nginx(name, &args),
             "apachectl" | "apache2ctl" => match args.first() {
-                Some(&("-t" | "configtest" | "-S" | "-v" | "-V" | "-M" | "-l" | "-L" | "status" | "fullstatus")) => Verdict::Read,
+                Some(&("-t" | "configtest" | "-S" | "-v" | "-V" | "-M" | "-l" | "-L" | "status" | "fullstatus")) => {
+                    Verdict::Read
+                }
                 _ => Verdict::Write(code(&format!("{name} {}", args.first().unwrap_or(&"")))),
             },
             "haproxy" if args.contains(&"-c") => Verdict::Read,
@@ -514,7 +558,9 @@ impl<'c> Analysis<'c> {
             "ifconfig" if args.len() <= 1 => Verdict::Read,
             // Small tools with a harmful mode.
             "date" => {
-                if args.iter().any(|a| a.starts_with("--set") || a.starts_with("-s") || short_cluster(a).is_some_and(|c| c.ends_with('s'))) {
+                if args.iter().any(|a| {
+                    a.starts_with("--set") || a.starts_with("-s") || short_cluster(a).is_some_and(|c| c.ends_with('s'))
+                }) {
                     Verdict::Write(code("date -s"))
                 } else {
                     Verdict::Read
@@ -647,12 +693,18 @@ impl<'c> Analysis<'c> {
             match word.value.as_str() {
                 "-delete" => self.record(Verdict::Destructive(code("find -delete")), site.range.clone()),
                 action @ ("-exec" | "-execdir" | "-ok" | "-okdir") => {
-                    let end = rest[i..].iter().position(|w| matches!(w.value.as_str(), ";" | "+")).map_or(rest.len(), |p| i + p);
+                    let end = rest[i..]
+                        .iter()
+                        .position(|w| matches!(w.value.as_str(), ";" | "+"))
+                        .map_or(rest.len(), |p| i + p);
                     let inner = &rest[i..end];
                     i = end + 1;
                     match inner.first().map(|w| basename(&w.value)) {
                         Some(program @ ("rm" | "shred" | "unlink" | "rmdir")) => {
-                            self.record(Verdict::Destructive(code(&format!("find {action} {program}"))), site.range.clone());
+                            self.record(
+                                Verdict::Destructive(code(&format!("find {action} {program}"))),
+                                site.range.clone(),
+                            );
                         }
                         _ => self.command(site, inner),
                     }
@@ -667,27 +719,34 @@ impl<'c> Analysis<'c> {
     }
 
     fn docker(&mut self, site: &Site<'_>, rest: &[Word]) {
-        let spec = Spec {
-            short: "Hcl",
-            long: &["host", "context", "config", "log-level", "tlscacert", "tlscert", "tlskey"],
-        };
+        let spec =
+            Spec { short: "Hcl", long: &["host", "context", "config", "log-level", "tlscacert", "tlscert", "tlskey"] };
         let (_, operands) = parse_options(rest, &spec, false);
         let values: Vec<&str> = operands.iter().map(|w| w.value.as_str()).collect();
         let (group, verb, args) = match values.as_slice() {
-            [group @ ("container" | "image" | "volume" | "network" | "system" | "builder" | "compose" | "context" | "node"
-            | "service" | "plugin" | "buildx" | "secret" | "config" | "stack"), verb, args @ ..] => (*group, *verb, args),
+            [
+                group @ ("container" | "image" | "volume" | "network" | "system" | "builder" | "compose" | "context"
+                | "node" | "service" | "plugin" | "buildx" | "secret" | "config" | "stack"),
+                verb,
+                args @ ..,
+            ] => (*group, *verb, args),
             [verb, args @ ..] => ("", *verb, args),
             [] => return self.record(Verdict::Write(code("docker")), site.range.clone()),
         };
-        let what = |text: &str| code(&if group.is_empty() { format!("docker {text}") } else { format!("docker {group} {text}") });
+        let what = |text: &str| {
+            code(&if group.is_empty() { format!("docker {text}") } else { format!("docker {group} {text}") })
+        };
         let force = args.iter().any(|a| *a == "--force" || short_cluster(a).is_some_and(|c| c.contains('f')));
         let verdict = match (group, verb) {
             ("" | "container", "rm") if force => Verdict::Destructive(what("rm -f")),
             (_, "prune") => Verdict::Destructive(what("prune")),
             ("volume", "rm" | "remove") => Verdict::Destructive(what("rm")),
-            ("compose", "down") => return self.record(docker_compose("docker compose", &values[1..]), site.range.clone()),
+            ("compose", "down") => {
+                return self.record(docker_compose("docker compose", &values[1..]), site.range.clone());
+            }
             ("" | "container" | "compose", "exec") => {
-                let exec = Spec { short: "eluw", long: &["env", "env-file", "user", "workdir", "detach-keys", "index"] };
+                let exec =
+                    Spec { short: "eluw", long: &["env", "env-file", "user", "workdir", "detach-keys", "index"] };
                 let offset = operands.len() - args.len();
                 let (_, target) = parse_options(&operands[offset..], &exec, false);
                 match target.split_first() {
@@ -697,8 +756,8 @@ impl<'c> Analysis<'c> {
             }
             (
                 "",
-                "ps" | "logs" | "inspect" | "stats" | "images" | "version" | "info" | "top" | "port" | "diff" | "history"
-                | "events" | "search",
+                "ps" | "logs" | "inspect" | "stats" | "images" | "version" | "info" | "top" | "port" | "diff"
+                | "history" | "events" | "search",
             )
             | ("container", "ls" | "ps" | "list" | "inspect" | "logs" | "stats" | "top" | "port" | "diff")
             | ("image", "ls" | "list" | "inspect" | "history")
@@ -716,8 +775,24 @@ impl<'c> Analysis<'c> {
         let spec = Spec {
             short: "nlocfsL",
             long: &[
-                "namespace", "context", "kubeconfig", "cluster", "user", "server", "token", "as", "as-group", "selector",
-                "output", "container", "filename", "request-timeout", "field-selector", "since", "tail", "sort-by",
+                "namespace",
+                "context",
+                "kubeconfig",
+                "cluster",
+                "user",
+                "server",
+                "token",
+                "as",
+                "as-group",
+                "selector",
+                "output",
+                "container",
+                "filename",
+                "request-timeout",
+                "field-selector",
+                "since",
+                "tail",
+                "sort-by",
             ],
         };
         let (_, operands) = parse_options(rest, &spec, true);
@@ -725,8 +800,8 @@ impl<'c> Analysis<'c> {
         let verdict = match values.as_slice() {
             ["delete", ..] => Verdict::Destructive(code("kubectl delete")),
             [
-                "get" | "describe" | "logs" | "top" | "explain" | "version" | "api-resources" | "api-versions" | "cluster-info"
-                | "events" | "diff" | "wait",
+                "get" | "describe" | "logs" | "top" | "explain" | "version" | "api-resources" | "api-versions"
+                | "cluster-info" | "events" | "diff" | "wait",
                 ..,
             ]
             | ["auth", "can-i" | "whoami", ..]
@@ -778,9 +853,25 @@ impl<'c> Analysis<'c> {
         let spec = Spec {
             short: "hpsaurindD",
             long: &[
-                "user", "pass", "sni", "cacert", "cacertdir", "cert", "key", "tls-ciphers", "tls-ciphersuites", "rdb",
-                "functions-rdb", "pipe-timeout", "pattern", "quoted-pattern", "count", "memkeys-samples",
-                "intrinsic-latency", "eval", "cluster",
+                "user",
+                "pass",
+                "sni",
+                "cacert",
+                "cacertdir",
+                "cert",
+                "key",
+                "tls-ciphers",
+                "tls-ciphersuites",
+                "rdb",
+                "functions-rdb",
+                "pipe-timeout",
+                "pattern",
+                "quoted-pattern",
+                "count",
+                "memkeys-samples",
+                "intrinsic-latency",
+                "eval",
+                "cluster",
             ],
         };
         let (options, operands) = parse_options(rest, &spec, false);
@@ -804,8 +895,19 @@ impl<'c> Analysis<'c> {
             return self.record(redis_command(&words), range);
         }
         let modes = [
-            "scan", "bigkeys", "memkeys", "hotkeys", "keystats", "stat", "latency", "latency-history", "latency-dist",
-            "intrinsic-latency", "cluster", "help", "version",
+            "scan",
+            "bigkeys",
+            "memkeys",
+            "hotkeys",
+            "keystats",
+            "stat",
+            "latency",
+            "latency-history",
+            "latency-dist",
+            "intrinsic-latency",
+            "cluster",
+            "help",
+            "version",
         ];
         if options.iter().any(|o| modes.contains(&o.long())) {
             return;
@@ -817,8 +919,20 @@ impl<'c> Analysis<'c> {
         let spec = Spec {
             short: "cdfhLopPTUvFR",
             long: &[
-                "command", "dbname", "file", "host", "log-file", "output", "port", "pset", "table-attr", "username", "set",
-                "variable", "field-separator", "record-separator",
+                "command",
+                "dbname",
+                "file",
+                "host",
+                "log-file",
+                "output",
+                "port",
+                "pset",
+                "table-attr",
+                "username",
+                "set",
+                "variable",
+                "field-separator",
+                "record-separator",
             ],
         };
         let (options, _) = parse_options(rest, &spec, true);
@@ -835,7 +949,8 @@ impl<'c> Analysis<'c> {
                 }
                 Flag::Short('f') | Flag::Long("file") => match option.value {
                     Some("-") => from_stdin = true,
-                    file => self.record(Verdict::Write(code(&format!("psql -f {}", file.unwrap_or_default()))), range.clone()),
+                    file => self
+                        .record(Verdict::Write(code(&format!("psql -f {}", file.unwrap_or_default()))), range.clone()),
                 },
                 Flag::Short('o' | 'L') | Flag::Long("output" | "log-file") => {
                     self.record(writes(option.value.unwrap_or_default()), range.clone());
@@ -851,7 +966,9 @@ impl<'c> Analysis<'c> {
 
     fn mysql(&mut self, site: &Site<'_>, rest: &[Word]) {
         let spec = Spec { short: "ehuPDSo", long: &["execute", "host", "user", "port", "database", "socket"] };
-        let (options, _) = parse_options(rest, &spec, true);
+        // `-pSECRET` is a password stuck to its option, not a cluster of flags.
+        let rest: Vec<Word> = rest.iter().filter(|w| !w.value.starts_with("-p")).cloned().collect();
+        let (options, _) = parse_options(&rest, &spec, true);
         let mut commands = 0;
         for option in options.iter().filter(|o| o.is('e', "execute")) {
             commands += 1;
@@ -870,8 +987,23 @@ impl<'c> Analysis<'c> {
             i += 1;
             if let Some(long) = arg.strip_prefix("--") {
                 const WITH_VALUE: &[&str] = &[
-                    "type", "property", "host", "machine", "lines", "output", "signal", "state", "kill-whom", "kill-value",
-                    "root", "job-mode", "what", "timestamp", "preset-mode", "message", "when",
+                    "type",
+                    "property",
+                    "host",
+                    "machine",
+                    "lines",
+                    "output",
+                    "signal",
+                    "state",
+                    "kill-whom",
+                    "kill-value",
+                    "root",
+                    "job-mode",
+                    "what",
+                    "timestamp",
+                    "preset-mode",
+                    "message",
+                    "when",
                 ];
                 if WITH_VALUE.contains(&long) {
                     i += 1;
@@ -892,9 +1024,25 @@ impl<'c> Analysis<'c> {
 
     fn systemd_verb(&self, verb: &str, units: &[&str]) -> Verdict {
         const READS: &[&str] = &[
-            "status", "is-active", "is-enabled", "is-failed", "is-system-running", "show", "cat", "get-default",
-            "show-environment", "help", "list-units", "list-unit-files", "list-timers", "list-sockets", "list-dependencies",
-            "list-jobs", "list-machines", "list-paths", "list-automounts",
+            "status",
+            "is-active",
+            "is-enabled",
+            "is-failed",
+            "is-system-running",
+            "show",
+            "cat",
+            "get-default",
+            "show-environment",
+            "help",
+            "list-units",
+            "list-unit-files",
+            "list-timers",
+            "list-sockets",
+            "list-dependencies",
+            "list-jobs",
+            "list-machines",
+            "list-paths",
+            "list-automounts",
         ];
         if READS.contains(&verb) {
             return Verdict::Read;
@@ -1005,7 +1153,9 @@ fn redirect_verdict(redirect: &shell::Redirect) -> Verdict {
     }
     match &redirect.target {
         None => Verdict::Write(format!("{} without a target", code(op))),
-        Some(target) if op.ends_with('&') && (target.value == "-" || target.value.bytes().all(|b| b.is_ascii_digit())) => {
+        Some(target)
+            if op.ends_with('&') && (target.value == "-" || target.value.bytes().all(|b| b.is_ascii_digit())) =>
+        {
             Verdict::Read
         }
         Some(target) => writes(&target.value),
@@ -1034,7 +1184,11 @@ fn code(text: &str) -> String {
     }
 }
 
+/// `/usr/bin/rm` → `rm`; an expansion (`$(which psql)`) stays whole.
 fn basename(program: &str) -> &str {
+    if program.contains(['$', '`']) {
+        return program;
+    }
     program.rsplit('/').next().unwrap_or(program)
 }
 
@@ -1054,10 +1208,13 @@ fn is_subcommand(arg: &str) -> bool {
 fn generic(name: &str, args: &[&str]) -> String {
     // Commands whose first argument is a file, never a subcommand.
     const FILE_FIRST: &[&str] = &[
-        "cp", "mv", "ln", "chmod", "chown", "chgrp", "mkdir", "rmdir", "touch", "install", "rsync", "scp", "tar", "zip",
-        "unzip", "gzip", "gunzip", "xz", "unlink", "patch", "vi", "vim", "nano", "emacs", "source", ".", "python",
-        "python3", "perl", "ruby", "node",
+        "cp", "mv", "ln", "chmod", "chown", "chgrp", "mkdir", "rmdir", "touch", "install", "rsync", "scp", "tar",
+        "zip", "unzip", "gzip", "gunzip", "xz", "unlink", "patch", "vi", "vim", "nano", "emacs", "source", ".",
+        "python", "python3", "perl", "ruby", "node",
     ];
+    if name.is_empty() {
+        return "a command with an empty name".to_owned();
+    }
     match args.first() {
         Some(sub) if is_subcommand(sub) && !FILE_FIRST.contains(&name) => code(&format!("{name} {sub}")),
         _ => code(name),
@@ -1097,7 +1254,19 @@ impl Spec {
 
 const SUDO: Spec = Spec {
     short: "ugpCDhrtUTR",
-    long: &["user", "group", "prompt", "close-from", "chdir", "host", "role", "type", "other-user", "command-timeout", "chroot"],
+    long: &[
+        "user",
+        "group",
+        "prompt",
+        "close-from",
+        "chdir",
+        "host",
+        "role",
+        "type",
+        "other-user",
+        "command-timeout",
+        "chroot",
+    ],
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1183,7 +1352,11 @@ fn collect_options<'w>(args: &'w [Word], spec: &Spec, interleaved: bool) -> (Vec
                     if attached.is_empty() {
                         let next = args.get(i);
                         i += 1;
-                        options.push(Opt { flag: Flag::Short(letter), value: next.map(|w| w.value.as_str()), word: next.unwrap_or(word) });
+                        options.push(Opt {
+                            flag: Flag::Short(letter),
+                            value: next.map(|w| w.value.as_str()),
+                            word: next.unwrap_or(word),
+                        });
                     } else {
                         options.push(Opt { flag: Flag::Short(letter), value: Some(attached), word });
                     }
@@ -1216,21 +1389,181 @@ fn interleaved_operands<'w>(args: &'w [Word], operands: &[usize]) -> &'w [Word] 
 
 /// Commands that only read, whatever their arguments (redirections aside).
 const READ_ONLY: &[&str] = &[
-    "cat", "tac", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "zgrep", "rg", "ag", "jq", "ls", "ll", "la",
-    "tree", "du", "df", "free", "uptime", "uname", "whoami", "id", "groups", "who", "w", "users", "last", "lastlog", "ps",
-    "pgrep", "pidof", "htop", "btop", "netstat", "lsof", "dig", "nslookup", "host", "whois", "ping", "ping6",
-    "traceroute", "traceroute6", "tracepath", "mtr", "vmstat", "iostat", "mpstat", "sar", "pidstat", "pmap", "lsblk",
-    "blkid", "findmnt", "stat", "file", "wc", "cut", "tr", "column", "od", "hexdump", "md5sum", "sha1sum", "sha224sum",
-    "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum", "base64", "base32", "nl", "rev", "fold", "fmt", "strings",
-    "comm", "join", "paste", "expand", "unexpand", "zcat", "zless", "bzcat", "xzcat", "zstdcat", "which", "type",
-    "whereis", "printenv", "getent", "nproc", "lscpu", "lsmem", "lsmod", "lspci", "lsusb", "getconf", "locale", "echo",
-    "printf", "true", "false", "test", "[", "[[", "sleep", "cd", "pwd", "pushd", "popd", "dirs", "read", "wait", ":",
-    "exit", "return", "break", "continue", "shift", "local", "declare", "typeset", "readonly", "export", "unset",
-    "alias", "unalias", "hash", "help", "jobs", "basename", "dirname", "realpath", "readlink", "seq", "yes", "diff",
-    "cmp", "getfacl", "lsattr", "namei", "tput", "pg_isready", "pg_lsclusters", "pg_controldata", "pg_config",
-    "iptables-save", "ip6tables-save", "clear", "history", "sensors",
-    "numfmt", "expr", "bc", "factor", "shuf", "look", "logname", "tty", "arch", "hostid", "iconv", "xmllint",
-    "dircolors", "mapfile", "readarray", "getopts", "let", "caller", "times", "umask",
+    "cat",
+    "tac",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "grep",
+    "egrep",
+    "fgrep",
+    "zgrep",
+    "rg",
+    "ag",
+    "jq",
+    "ls",
+    "ll",
+    "la",
+    "tree",
+    "du",
+    "df",
+    "free",
+    "uptime",
+    "uname",
+    "whoami",
+    "id",
+    "groups",
+    "who",
+    "w",
+    "users",
+    "last",
+    "lastlog",
+    "ps",
+    "pgrep",
+    "pidof",
+    "htop",
+    "btop",
+    "netstat",
+    "lsof",
+    "dig",
+    "nslookup",
+    "host",
+    "whois",
+    "ping",
+    "ping6",
+    "traceroute",
+    "traceroute6",
+    "tracepath",
+    "mtr",
+    "vmstat",
+    "iostat",
+    "mpstat",
+    "sar",
+    "pidstat",
+    "pmap",
+    "lsblk",
+    "blkid",
+    "findmnt",
+    "stat",
+    "file",
+    "wc",
+    "cut",
+    "tr",
+    "column",
+    "od",
+    "hexdump",
+    "md5sum",
+    "sha1sum",
+    "sha224sum",
+    "sha256sum",
+    "sha384sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "base64",
+    "base32",
+    "nl",
+    "rev",
+    "fold",
+    "fmt",
+    "strings",
+    "comm",
+    "join",
+    "paste",
+    "expand",
+    "unexpand",
+    "zcat",
+    "zless",
+    "bzcat",
+    "xzcat",
+    "zstdcat",
+    "which",
+    "type",
+    "whereis",
+    "printenv",
+    "getent",
+    "nproc",
+    "lscpu",
+    "lsmem",
+    "lsmod",
+    "lspci",
+    "lsusb",
+    "getconf",
+    "locale",
+    "echo",
+    "printf",
+    "true",
+    "false",
+    "test",
+    "[",
+    "[[",
+    "sleep",
+    "cd",
+    "pwd",
+    "pushd",
+    "popd",
+    "dirs",
+    "read",
+    "wait",
+    ":",
+    "exit",
+    "return",
+    "break",
+    "continue",
+    "shift",
+    "local",
+    "declare",
+    "typeset",
+    "readonly",
+    "export",
+    "unset",
+    "alias",
+    "unalias",
+    "hash",
+    "help",
+    "jobs",
+    "basename",
+    "dirname",
+    "realpath",
+    "readlink",
+    "seq",
+    "yes",
+    "diff",
+    "cmp",
+    "getfacl",
+    "lsattr",
+    "namei",
+    "tput",
+    "pg_isready",
+    "pg_lsclusters",
+    "pg_controldata",
+    "pg_config",
+    "iptables-save",
+    "ip6tables-save",
+    "clear",
+    "history",
+    "sensors",
+    "numfmt",
+    "expr",
+    "bc",
+    "factor",
+    "shuf",
+    "look",
+    "logname",
+    "tty",
+    "arch",
+    "hostid",
+    "iconv",
+    "xmllint",
+    "dircolors",
+    "mapfile",
+    "readarray",
+    "getopts",
+    "let",
+    "caller",
+    "times",
+    "umask",
 ];
 
 fn kill(name: &str, args: &[&str]) -> Verdict {
@@ -1324,12 +1657,24 @@ fn git(args: &[&str]) -> Verdict {
                 None => Verdict::Write(code("git push")),
             }
         }
-        "status" | "log" | "diff" | "show" | "rev-parse" | "describe" | "blame" | "ls-files" | "ls-remote" | "ls-tree"
-        | "shortlog" | "grep" | "cat-file" | "rev-list" | "whatchanged" | "version" | "help" | "name-rev"
-        | "merge-base" | "for-each-ref" | "show-ref" | "count-objects" | "fsck" | "verify-commit" | "verify-tag" => {
-            Verdict::Read
-        }
-        "branch" if only(&["-a", "-r", "-v", "-vv", "--list", "-l", "--all", "--remotes", "--show-current", "--verbose"]) => {
+        "status" | "log" | "diff" | "show" | "rev-parse" | "describe" | "blame" | "ls-files" | "ls-remote"
+        | "ls-tree" | "shortlog" | "grep" | "cat-file" | "rev-list" | "whatchanged" | "version" | "help"
+        | "name-rev" | "merge-base" | "for-each-ref" | "show-ref" | "count-objects" | "fsck" | "verify-commit"
+        | "verify-tag" => Verdict::Read,
+        "branch"
+            if only(&[
+                "-a",
+                "-r",
+                "-v",
+                "-vv",
+                "--list",
+                "-l",
+                "--all",
+                "--remotes",
+                "--show-current",
+                "--verbose",
+            ]) =>
+        {
             Verdict::Read
         }
         "remote" if only(&["-v", "--verbose"]) || matches!(rest.first(), Some(&("show" | "get-url"))) => Verdict::Read,
@@ -1366,8 +1711,8 @@ fn helm(args: &[&str]) -> Verdict {
     match verb {
         Some(verb @ ("uninstall" | "delete" | "del" | "un")) => Verdict::Destructive(code(&format!("helm {verb}"))),
         Some(
-            "list" | "ls" | "status" | "get" | "history" | "hist" | "show" | "inspect" | "search" | "version" | "template"
-            | "lint" | "env" | "verify",
+            "list" | "ls" | "status" | "get" | "history" | "hist" | "show" | "inspect" | "search" | "version"
+            | "template" | "lint" | "env" | "verify",
         )
         | None => Verdict::Read,
         Some(verb @ ("repo" | "plugin" | "dependency" | "dep")) => {
@@ -1403,7 +1748,9 @@ fn terraform(name: &str, args: &[&str]) -> Verdict {
         Some("destroy") => Verdict::Destructive(code(&format!("{name} destroy"))),
         Some("apply") if args.contains(&"-destroy") => Verdict::Destructive(code(&format!("{name} apply -destroy"))),
         Some("fmt") if args.iter().any(|a| a.starts_with("-check")) => Verdict::Read,
-        Some("plan" | "show" | "output" | "validate" | "version" | "providers" | "graph" | "console") | None => Verdict::Read,
+        Some("plan" | "show" | "output" | "validate" | "version" | "providers" | "graph" | "console") | None => {
+            Verdict::Read
+        }
         Some("state") if matches!(sub, Some("list" | "show" | "pull")) => Verdict::Read,
         Some("state") if matches!(sub, Some("rm")) => Verdict::Destructive(code(&format!("{name} state rm"))),
         Some("workspace") if matches!(sub, Some("list" | "show")) => Verdict::Read,
@@ -1413,8 +1760,15 @@ fn terraform(name: &str, args: &[&str]) -> Verdict {
 
 fn aws(args: &[&str]) -> Verdict {
     let with_value = [
-        "--region", "--profile", "--output", "--endpoint-url", "--query", "--cli-read-timeout", "--cli-connect-timeout",
-        "--color", "--ca-bundle",
+        "--region",
+        "--profile",
+        "--output",
+        "--endpoint-url",
+        "--query",
+        "--cli-read-timeout",
+        "--cli-connect-timeout",
+        "--color",
+        "--ca-bundle",
     ];
     let mut operands = operands_skipping(args, &with_value);
     let (Some(service), Some(operation)) = (operands.next(), operands.next()) else { return Verdict::Read };
@@ -1442,7 +1796,9 @@ fn gcloud(args: &[&str]) -> Verdict {
     let what = |end: usize| code(&format!("gcloud {}", operands[..end].join(" ")));
     if let Some(at) = operands.iter().position(|a| *a == "delete") {
         Verdict::Destructive(what(at + 1))
-    } else if operands.iter().any(|a| matches!(*a, "list" | "describe" | "info" | "version" | "get-value" | "get-iam-policy"))
+    } else if operands
+        .iter()
+        .any(|a| matches!(*a, "list" | "describe" | "info" | "version" | "get-value" | "get-iam-policy"))
         || operands.is_empty()
     {
         Verdict::Read
@@ -1457,8 +1813,16 @@ fn journalctl(args: &[&str]) -> Verdict {
         if option.starts_with("--vacuum-") {
             return Verdict::Destructive(code(&format!("journalctl {option}")));
         }
-        if matches!(option, "--rotate" | "--flush" | "--sync" | "--relinquish-var" | "--smart-relinquish-var" | "--setup-keys" | "--update-catalog")
-        {
+        if matches!(
+            option,
+            "--rotate"
+                | "--flush"
+                | "--sync"
+                | "--relinquish-var"
+                | "--smart-relinquish-var"
+                | "--setup-keys"
+                | "--update-catalog"
+        ) {
             return Verdict::Write(code(&format!("journalctl {option}")));
         }
     }
@@ -1511,9 +1875,13 @@ fn nft(args: &[&str]) -> Verdict {
 fn ufw(args: &[&str]) -> Verdict {
     let mut operands = args.iter().filter(|a| !a.starts_with('-'));
     match (operands.next(), operands.next()) {
-        (Some(&("status" | "show" | "version" | "help")), _) | (Some(&"app"), Some(&("list" | "info"))) => Verdict::Read,
+        (Some(&("status" | "show" | "version" | "help")), _) | (Some(&"app"), Some(&("list" | "info"))) => {
+            Verdict::Read
+        }
         (None, _) if args.iter().any(|a| matches!(*a, "--version" | "--help" | "-h")) => Verdict::Read,
-        (Some(&verb @ ("delete" | "deny" | "reset" | "disable")), _) => Verdict::Destructive(code(&format!("ufw {verb}"))),
+        (Some(&verb @ ("delete" | "deny" | "reset" | "disable")), _) => {
+            Verdict::Destructive(code(&format!("ufw {verb}")))
+        }
         (Some(verb), _) => Verdict::Write(code(&format!("ufw {verb}"))),
         (None, _) => Verdict::Write(code("ufw")),
     }
@@ -1523,11 +1891,46 @@ fn curl(args: &[&str]) -> Verdict {
     let spec = Spec {
         short: "AbcCdDeEFHKmoPQrtTuUwxXyYz",
         long: &[
-            "request", "data", "data-raw", "data-binary", "data-ascii", "data-urlencode", "json", "form", "form-string",
-            "upload-file", "output", "cookie-jar", "dump-header", "config", "header", "user", "user-agent", "url",
-            "max-time", "connect-timeout", "retry", "retry-delay", "retry-max-time", "resolve", "connect-to", "cacert",
-            "cert", "key", "proxy", "write-out", "referer", "range", "output-dir", "cookie", "quote", "unix-socket",
-            "interface", "aws-sigv4", "oauth2-bearer", "capath",
+            "request",
+            "data",
+            "data-raw",
+            "data-binary",
+            "data-ascii",
+            "data-urlencode",
+            "json",
+            "form",
+            "form-string",
+            "upload-file",
+            "output",
+            "cookie-jar",
+            "dump-header",
+            "config",
+            "header",
+            "user",
+            "user-agent",
+            "url",
+            "max-time",
+            "connect-timeout",
+            "retry",
+            "retry-delay",
+            "retry-max-time",
+            "resolve",
+            "connect-to",
+            "cacert",
+            "cert",
+            "key",
+            "proxy",
+            "write-out",
+            "referer",
+            "range",
+            "output-dir",
+            "cookie",
+            "quote",
+            "unix-socket",
+            "interface",
+            "aws-sigv4",
+            "oauth2-bearer",
+            "capath",
         ],
     };
     let words: Vec<Word> = args.iter().map(|a| Word { value: (*a).to_owned(), range: 0..0 }).collect();
@@ -1552,7 +1955,9 @@ fn curl(args: &[&str]) -> Verdict {
                 Verdict::Write(code(&format!("curl --{long}")))
             }
             Flag::Short('o' | 'c' | 'D') | Flag::Long("output" | "cookie-jar" | "dump-header") => writes(value),
-            Flag::Short('O') | Flag::Long("remote-name" | "remote-name-all" | "output-dir") => Verdict::Write(code("curl -O")),
+            Flag::Short('O') | Flag::Long("remote-name" | "remote-name-all" | "output-dir") => {
+                Verdict::Write(code("curl -O"))
+            }
             _ => Verdict::Read,
         };
         if verdict != Verdict::Read {
@@ -1566,8 +1971,21 @@ fn wget(args: &[&str]) -> Verdict {
     let spec = Spec {
         short: "OoaPeUiBTtwQlDAR",
         long: &[
-            "output-document", "output-file", "append-output", "directory-prefix", "post-data", "post-file", "method",
-            "body-data", "body-file", "header", "user-agent", "tries", "timeout", "execute", "input-file",
+            "output-document",
+            "output-file",
+            "append-output",
+            "directory-prefix",
+            "post-data",
+            "post-file",
+            "method",
+            "body-data",
+            "body-file",
+            "header",
+            "user-agent",
+            "tries",
+            "timeout",
+            "execute",
+            "input-file",
         ],
     };
     let words: Vec<Word> = args.iter().map(|a| Word { value: (*a).to_owned(), range: 0..0 }).collect();
@@ -1603,9 +2021,8 @@ fn openssl(args: &[&str]) -> Verdict {
         return writes(rest.get(at + 1).copied().unwrap_or_default());
     }
     let reads = match *verb {
-        "s_client" | "verify" | "crl" | "ciphers" | "version" | "dgst" | "rand" | "list" | "help" | "asn1parse" | "errstr" => {
-            true
-        }
+        "s_client" | "verify" | "crl" | "ciphers" | "version" | "dgst" | "rand" | "list" | "help" | "asn1parse"
+        | "errstr" => true,
         "x509" => !(has("-req") || has("-signkey") || has("-CA")),
         "req" => (has("-text") || has("-noout") || has("-verify")) && !(has("-new") || has("-newkey") || has("-x509")),
         "rsa" | "ec" | "pkey" => has("-check") || has("-noout") || has("-text"),
@@ -1635,9 +2052,35 @@ fn meta_command_verdict(meta: &str) -> Verdict {
         || (name.starts_with('l') && !name.starts_with("lo_"))
         || matches!(
             name,
-            "x" | "timing" | "conninfo" | "echo" | "qecho" | "warn" | "pset" | "set" | "unset" | "c" | "connect" | "q"
-                | "h" | "help" | "?" | "a" | "t" | "f" | "H" | "T" | "C" | "encoding" | "prompt" | "sf" | "sv" | "z"
-                | "errverbose" | "p" | "r" | "getenv"
+            "x" | "timing"
+                | "conninfo"
+                | "echo"
+                | "qecho"
+                | "warn"
+                | "pset"
+                | "set"
+                | "unset"
+                | "c"
+                | "connect"
+                | "q"
+                | "h"
+                | "help"
+                | "?"
+                | "a"
+                | "t"
+                | "f"
+                | "H"
+                | "T"
+                | "C"
+                | "encoding"
+                | "prompt"
+                | "sf"
+                | "sv"
+                | "z"
+                | "errverbose"
+                | "p"
+                | "r"
+                | "getenv"
         );
     if reads { Verdict::Read } else { Verdict::Write(code(&format!("\\{name}"))) }
 }
@@ -1646,22 +2089,53 @@ fn meta_command_verdict(meta: &str) -> Verdict {
 
 /// Functions that change the server's state from inside a `SELECT`.
 const SQL_WRITE_FUNCTIONS: &[&str] = &[
-    "PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "PG_RELOAD_CONF", "SET_CONFIG", "PG_ROTATE_LOGFILE", "PG_SWITCH_WAL",
-    "PG_SWITCH_XLOG", "PG_CREATE_RESTORE_POINT", "PG_PROMOTE", "PG_WAL_REPLAY_PAUSE", "PG_WAL_REPLAY_RESUME",
-    "PG_XLOG_REPLAY_PAUSE", "PG_XLOG_REPLAY_RESUME", "PG_DROP_REPLICATION_SLOT", "PG_CREATE_PHYSICAL_REPLICATION_SLOT",
-    "PG_CREATE_LOGICAL_REPLICATION_SLOT", "PG_REPLICATION_SLOT_ADVANCE", "PG_LOGICAL_SLOT_GET_CHANGES",
-    "PG_ADVISORY_LOCK", "PG_ADVISORY_XACT_LOCK", "PG_TRY_ADVISORY_LOCK", "PG_ADVISORY_UNLOCK", "PG_ADVISORY_UNLOCK_ALL",
-    "NEXTVAL", "SETVAL", "LO_UNLINK", "LO_IMPORT", "LO_EXPORT", "LO_CREATE", "LO_FROM_BYTEA", "DBLINK_EXEC",
-    "PG_FILE_WRITE", "PG_FILE_UNLINK", "PG_FILE_RENAME", "PG_STAT_RESET", "PG_STAT_RESET_SHARED",
-    "PG_STAT_RESET_SINGLE_TABLE_COUNTERS", "PG_STAT_STATEMENTS_RESET", "PG_IMPORT_SYSTEM_COLLATIONS",
+    "PG_TERMINATE_BACKEND",
+    "PG_CANCEL_BACKEND",
+    "PG_RELOAD_CONF",
+    "SET_CONFIG",
+    "PG_ROTATE_LOGFILE",
+    "PG_SWITCH_WAL",
+    "PG_SWITCH_XLOG",
+    "PG_CREATE_RESTORE_POINT",
+    "PG_PROMOTE",
+    "PG_WAL_REPLAY_PAUSE",
+    "PG_WAL_REPLAY_RESUME",
+    "PG_XLOG_REPLAY_PAUSE",
+    "PG_XLOG_REPLAY_RESUME",
+    "PG_DROP_REPLICATION_SLOT",
+    "PG_CREATE_PHYSICAL_REPLICATION_SLOT",
+    "PG_CREATE_LOGICAL_REPLICATION_SLOT",
+    "PG_REPLICATION_SLOT_ADVANCE",
+    "PG_LOGICAL_SLOT_GET_CHANGES",
+    "PG_ADVISORY_LOCK",
+    "PG_ADVISORY_XACT_LOCK",
+    "PG_TRY_ADVISORY_LOCK",
+    "PG_ADVISORY_UNLOCK",
+    "PG_ADVISORY_UNLOCK_ALL",
+    "NEXTVAL",
+    "SETVAL",
+    "LO_UNLINK",
+    "LO_IMPORT",
+    "LO_EXPORT",
+    "LO_CREATE",
+    "LO_FROM_BYTEA",
+    "DBLINK_EXEC",
+    "PG_FILE_WRITE",
+    "PG_FILE_UNLINK",
+    "PG_FILE_RENAME",
+    "PG_STAT_RESET",
+    "PG_STAT_RESET_SHARED",
+    "PG_STAT_RESET_SINGLE_TABLE_COUNTERS",
+    "PG_STAT_STATEMENTS_RESET",
+    "PG_IMPORT_SYSTEM_COLLATIONS",
 ];
 
-/// Keywords that make a statement more than a query.
-const SQL_WRITE_KEYWORDS: &[&str] = &[
-    "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "DROP", "ALTER", "CREATE", "GRANT", "REVOKE", "COPY", "CALL",
-    "DO", "LOCK", "VACUUM", "CLUSTER", "REINDEX", "REFRESH", "COMMENT", "SECURITY", "IMPORT", "LOAD", "REASSIGN", "INTO",
-    "NOTIFY", "EXECUTE", "CHECKPOINT", "UPSERT", "REPLACE",
-];
+/// Keywords that make a query-looking statement (`WITH … DELETE`, `SELECT
+/// … INTO`, `SELECT … FOR UPDATE`) more than a query. Keywords that only
+/// start a statement (`VACUUM`, `COPY`, `DO` …) need no entry: a statement
+/// is a query only when it starts as one.
+const SQL_WRITE_KEYWORDS: &[&str] =
+    &["INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "DROP", "ALTER", "CREATE", "GRANT", "REVOKE", "INTO"];
 
 fn sql_verdict(words: &[String]) -> Verdict {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -1694,8 +2168,8 @@ fn sql_verdict(words: &[String]) -> Verdict {
         }
     }
     let reads_first = match first {
-        "SELECT" | "SHOW" | "TABLE" | "VALUES" | "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SET"
-        | "RESET" => true,
+        "SELECT" | "SHOW" | "TABLE" | "VALUES" | "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT"
+        | "SET" | "RESET" => true,
         "WITH" => words.contains(&"SELECT"),
         "EXPLAIN" => !words.contains(&"ANALYZE") && !words.contains(&"ANALYSE"),
         _ => false,
@@ -1725,14 +2199,89 @@ fn sql_verdict(words: &[String]) -> Verdict {
 
 /// Redis commands that only read.
 const REDIS_READS: &[&str] = &[
-    "PING", "ECHO", "INFO", "GET", "MGET", "GETRANGE", "STRLEN", "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME",
-    "PEXPIRETIME", "KEYS", "SCAN", "SSCAN", "HSCAN", "ZSCAN", "LLEN", "LRANGE", "LINDEX", "LPOS", "XLEN", "XRANGE",
-    "XREVRANGE", "XINFO", "XPENDING", "HGET", "HGETALL", "HMGET", "HLEN", "HKEYS", "HVALS", "HEXISTS", "HSTRLEN",
-    "HRANDFIELD", "SMEMBERS", "SCARD", "SISMEMBER", "SMISMEMBER", "SRANDMEMBER", "SINTER", "SUNION", "SDIFF",
-    "SINTERCARD", "ZRANGE", "ZREVRANGE", "ZCARD", "ZSCORE", "ZMSCORE", "ZRANK", "ZREVRANK", "ZCOUNT", "ZLEXCOUNT",
-    "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZRANDMEMBER", "DBSIZE", "LASTSAVE", "ROLE",
-    "TIME", "BITCOUNT", "BITPOS", "GETBIT", "PFCOUNT", "GEOPOS", "GEODIST", "GEOHASH", "GEOSEARCH", "RANDOMKEY",
-    "DUMP", "OBJECT", "COMMAND", "SELECT", "AUTH", "HELLO", "LOLWUT", "MONITOR", "PUBSUB", "READONLY", "QUIT",
+    "PING",
+    "ECHO",
+    "INFO",
+    "GET",
+    "MGET",
+    "GETRANGE",
+    "STRLEN",
+    "EXISTS",
+    "TYPE",
+    "TTL",
+    "PTTL",
+    "EXPIRETIME",
+    "PEXPIRETIME",
+    "KEYS",
+    "SCAN",
+    "SSCAN",
+    "HSCAN",
+    "ZSCAN",
+    "LLEN",
+    "LRANGE",
+    "LINDEX",
+    "LPOS",
+    "XLEN",
+    "XRANGE",
+    "XREVRANGE",
+    "XINFO",
+    "XPENDING",
+    "HGET",
+    "HGETALL",
+    "HMGET",
+    "HLEN",
+    "HKEYS",
+    "HVALS",
+    "HEXISTS",
+    "HSTRLEN",
+    "HRANDFIELD",
+    "SMEMBERS",
+    "SCARD",
+    "SISMEMBER",
+    "SMISMEMBER",
+    "SRANDMEMBER",
+    "SINTER",
+    "SUNION",
+    "SDIFF",
+    "SINTERCARD",
+    "ZRANGE",
+    "ZREVRANGE",
+    "ZCARD",
+    "ZSCORE",
+    "ZMSCORE",
+    "ZRANK",
+    "ZREVRANK",
+    "ZCOUNT",
+    "ZLEXCOUNT",
+    "ZRANGEBYSCORE",
+    "ZREVRANGEBYSCORE",
+    "ZRANGEBYLEX",
+    "ZREVRANGEBYLEX",
+    "ZRANDMEMBER",
+    "DBSIZE",
+    "LASTSAVE",
+    "ROLE",
+    "TIME",
+    "BITCOUNT",
+    "BITPOS",
+    "GETBIT",
+    "PFCOUNT",
+    "GEOPOS",
+    "GEODIST",
+    "GEOHASH",
+    "GEOSEARCH",
+    "RANDOMKEY",
+    "DUMP",
+    "OBJECT",
+    "COMMAND",
+    "SELECT",
+    "AUTH",
+    "HELLO",
+    "LOLWUT",
+    "MONITOR",
+    "PUBSUB",
+    "READONLY",
+    "QUIT",
 ];
 
 fn redis_command(words: &[&str]) -> Verdict {
@@ -1753,12 +2302,13 @@ fn redis_command(words: &[&str]) -> Verdict {
         | ("FUNCTION", "LIST" | "STATS")
         | ("ACL", "WHOAMI" | "LIST" | "USERS" | "CAT" | "GETUSER")
         | ("MODULE", "LIST")
-        | ("SENTINEL", "MASTERS" | "MASTER" | "REPLICAS" | "SLAVES" | "SENTINELS" | "GET-MASTER-ADDR-BY-NAME" | "CKQUORUM") => {
-            Verdict::Read
-        }
+        | (
+            "SENTINEL",
+            "MASTERS" | "MASTER" | "REPLICAS" | "SLAVES" | "SENTINELS" | "GET-MASTER-ADDR-BY-NAME" | "CKQUORUM",
+        ) => Verdict::Read,
         (
-            "CONFIG" | "CLIENT" | "SLOWLOG" | "MEMORY" | "CLUSTER" | "LATENCY" | "SCRIPT" | "FUNCTION" | "ACL" | "MODULE"
-            | "SENTINEL" | "DEBUG" | "XGROUP",
+            "CONFIG" | "CLIENT" | "SLOWLOG" | "MEMORY" | "CLUSTER" | "LATENCY" | "SCRIPT" | "FUNCTION" | "ACL"
+            | "MODULE" | "SENTINEL" | "DEBUG" | "XGROUP",
             _,
         ) => Verdict::Write(code(&format!("{command} {sub}"))),
         _ if REDIS_READS.contains(&command.as_str()) => Verdict::Read,
@@ -1909,16 +2459,26 @@ mod tests {
     fn destructive_findings_come_first_and_only_then_the_first_write() {
         let assessment = shell("systemctl restart tornado\ncp a b\nkill -KILL 1\nrm -fr /x");
         assert_eq!(assessment.safety, Safety::Destructive);
-        assert_eq!(assessment.findings.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(), ["`kill -KILL`", "`rm -fr`"]);
+        assert_eq!(
+            assessment.findings.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(),
+            ["`kill -KILL`", "`rm -fr`"]
+        );
         let assessment = shell("uptime\nsystemctl restart tornado\ncp a b");
-        assert_eq!(assessment.findings.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(), [
-            "`systemctl restart tornado`"
-        ]);
+        assert_eq!(
+            assessment.findings.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(),
+            ["`systemctl restart tornado`"]
+        );
     }
 
     #[test]
     fn empty_and_assignment_only_scripts_read() {
-        assert_reads(&["", "  \n# just a comment\n", "X=1", "export PGHOST=127.0.0.1 PGPORT=5432", "set -euo pipefail"]);
+        assert_reads(&[
+            "",
+            "  \n# just a comment\n",
+            "X=1",
+            "export PGHOST=127.0.0.1 PGPORT=5432",
+            "set -euo pipefail",
+        ]);
     }
 
     #[test]
@@ -1961,8 +2521,18 @@ mod tests {
         assert_eq!(verdict("rm -rf /tmp/x").1, "`rm -rf`");
         assert_eq!(verdict("find . -exec rm {} ;").1, "`find -exec rm`");
         assert_eq!(verdict("dd if=x of=/dev/sdb").1, "`dd of=/dev/sdb`");
-        assert_writes(&["rm /tmp/x", "rm -f -- -r", "find . -exec chmod 600 {} \\;", "find / -fprint /tmp/list", "dd if=a of=b"]);
-        assert_reads(&["find /var/log -name '*.gz' -mtime +7", "find . -exec grep -l x {} +", "dd if=/dev/sda count=1"]);
+        assert_writes(&[
+            "rm /tmp/x",
+            "rm -f -- -r",
+            "find . -exec chmod 600 {} \\;",
+            "find / -fprint /tmp/list",
+            "dd if=a of=b",
+        ]);
+        assert_reads(&[
+            "find /var/log -name '*.gz' -mtime +7",
+            "find . -exec grep -l x {} +",
+            "dd if=/dev/sda count=1",
+        ]);
     }
 
     #[test]
@@ -2308,7 +2878,8 @@ mod tests {
             ("> /var/log/app.log", "writes `/var/log/app.log`"),
             ("cat <<EOF > /etc/x.conf\na\nEOF", "writes `/etc/x.conf`"),
             ("echo x | tee -a /etc/hosts", "writes `/etc/hosts`"),
-            ("ls <PID>", "`>` without a target"),
+            ("ls >", "`>` without a target"),
+            ("curl -X POST http://x/branches/<branch_id>/run", "`curl -X POST`"),
             ("sort -o sorted.txt x", "writes `sorted.txt`"),
             ("sed -i 's/a/b/' f", "`sed -i`"),
             ("sed -ni.bak 's/a/b/p' f", "`sed -i`"),
@@ -2332,6 +2903,7 @@ mod tests {
             "psql <<'SQL'\n\\x\nSELECT * FROM pg_stat_replication;\nSQL",
             "cat <<SQL | psql\nSELECT 1;\nSQL",
             "mysql -e 'SHOW PROCESSLIST'",
+            "mysql -uroot -psecret -h db -e 'SELECT 1'",
             "pg_isready -h 127.0.0.1",
         ]);
         for (script, safety, what) in [
@@ -2396,10 +2968,28 @@ mod tests {
             "python3 -c 'print(1)'",
             "source env.sh",
         ]);
-        assert_destroys(&["aws ec2 terminate-instances --instance-ids i-1", "gcloud sql instances delete db", "pgbackrest stanza-delete"]);
+        assert_destroys(&[
+            "aws ec2 terminate-instances --instance-ids i-1",
+            "gcloud sql instances delete db",
+            "pgbackrest stanza-delete",
+        ]);
         assert_eq!(verdict("cp a b").1, "`cp`");
         assert_eq!(verdict("./sentinel-proxy --validate").1, "`sentinel-proxy`");
         assert_eq!(verdict("systemctl restart tornado").1, "`systemctl restart tornado`");
+    }
+
+    #[test]
+    fn template_placeholders_are_single_words() {
+        assert_reads(&[
+            "kubectl -n {{ kube_namespace }} get deployment/{{ deployment }}",
+            "sudo -u postgres pgbackrest --stanza={{ stanza }} info",
+            "kubectl -n {{ ns }} logs -l app={{ service }} --since=1h | grep -F {{ request_id }}",
+        ]);
+        assert_eq!(verdict("kubectl -n {{ ns }} delete pod {{ pod }}").1, "`kubectl delete`");
+        assert_eq!(
+            shell_in("systemctl stop {{ service }}", &["tornado"]).findings[0].what,
+            "`systemctl stop {{ service }}`"
+        );
     }
 
     #[test]
@@ -2412,7 +3002,8 @@ mod tests {
 
     #[test]
     fn sql_statements() {
-        let read = |sql: &str| assert_eq!(assess_sql(sql), Assessment { safety: Safety::Read, findings: vec![] }, "{sql}");
+        let read =
+            |sql: &str| assert_eq!(assess_sql(sql), Assessment { safety: Safety::Read, findings: vec![] }, "{sql}");
         read("");
         read("SELECT 1");
         read("select * from pg_stat_activity where query ~* 'DROP|DELETE';");
@@ -2421,6 +3012,7 @@ mod tests {
         read("BEGIN READ ONLY; SELECT 1; COMMIT;");
         read("SELECT 1 -- DROP TABLE x;\n/* TRUNCATE t; */");
         read("SELECT \"delete\" FROM t");
+        read("SELECT replace(name, 'a', 'b'), obj_description(oid) AS comment, 1 AS load FROM pg_class");
         let class = |sql: &str| {
             let a = assess_sql(sql);
             (a.safety, a.findings.first().map(|f| f.what.clone()).unwrap_or_default())
@@ -2437,7 +3029,11 @@ mod tests {
             ("UPDATE t SET a = 1 WHERE id = 2", Safety::Write, "`UPDATE`"),
             ("INSERT INTO t VALUES (1)", Safety::Write, "`INSERT`"),
             ("ALTER TABLE t ALTER COLUMN c DROP NOT NULL", Safety::Write, "`ALTER TABLE`"),
-            ("CREATE TABLE t (id int REFERENCES u ON DELETE CASCADE ON UPDATE CASCADE)", Safety::Write, "`CREATE TABLE`"),
+            (
+                "CREATE TABLE t (id int REFERENCES u ON DELETE CASCADE ON UPDATE CASCADE)",
+                Safety::Write,
+                "`CREATE TABLE`",
+            ),
             ("CREATE INDEX CONCURRENTLY i ON t (a)", Safety::Write, "`CREATE INDEX`"),
             ("SELECT * FROM t FOR UPDATE", Safety::Write, "`UPDATE`"),
             ("SELECT set_config('a', 'b', false)", Safety::Write, "`set_config`"),
@@ -2451,13 +3047,19 @@ mod tests {
         }
         let sql = "SELECT 1;\nDROP TABLE a;\nDELETE FROM b;";
         let a = assess_sql(sql);
-        assert_eq!(a.findings.iter().map(|f| &sql[f.range.clone()]).collect::<Vec<_>>(), ["DROP TABLE a", "DELETE FROM b"]);
+        assert_eq!(
+            a.findings.iter().map(|f| &sql[f.range.clone()]).collect::<Vec<_>>(),
+            ["DROP TABLE a", "DELETE FROM b"]
+        );
     }
 
     #[test]
     fn redis_commands() {
         assert_eq!(assess_redis(""), Assessment { safety: Safety::Read, findings: vec![] });
-        assert_eq!(assess_redis("PING\nllen queue\n# a comment\n\nCONFIG GET maxmemory\nXINFO STREAM s").safety, Safety::Read);
+        assert_eq!(
+            assess_redis("PING\nllen queue\n# a comment\n\nCONFIG GET maxmemory\nXINFO STREAM s").safety,
+            Safety::Read
+        );
         assert_eq!(assess_redis("GET \"a b\"\nkeys 'x*'").safety, Safety::Read);
         let text = "INFO\nSET a 1\nflushall\nSCRIPT FLUSH";
         let a = assess_redis(text);
@@ -2495,12 +3097,14 @@ mod tests {
             }
         }
         let nest = |levels: usize| {
-            (0..levels).fold("rm -rf /x".to_owned(), |inner, _| format!("sh -c {}", shell::quote(&inner, shell::QuoteContext::Unquoted)))
+            (0..levels).fold("rm -rf /x".to_owned(), |inner, _| {
+                format!("sh -c {}", shell::quote(&inner, shell::QuoteContext::Unquoted))
+            })
         };
         let assessment = shell(&nest(5));
         assert_eq!(assessment.safety, Safety::Destructive);
         assert_eq!(assessment.findings[0].what, "`rm -rf`");
-        let assessment = shell(&nest(20));
+        let assessment = shell(&nest(MAX_NESTING + 2));
         assert_eq!(assessment.findings[0].what, "a deeply nested command");
         let unbalanced = "bash -c '".repeat(50) + "rm -rf /";
         assert!(safety(&unbalanced) >= Safety::Write);

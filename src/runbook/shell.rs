@@ -6,6 +6,7 @@
 //! words, redirections, here-documents, variable uses and assignments, and
 //! the quoting context at any offset. It is not a shell.
 
+use std::collections::HashMap;
 use std::mem;
 use std::ops::Range;
 
@@ -260,8 +261,10 @@ impl<'a> Lexer<'a> {
             let body = self.src.len()..self.src.len();
             self.heredocs.push((pending.owner, Heredoc { body, expands: pending.expands }));
         }
+        let index_of: HashMap<usize, usize> =
+            self.command_owners.iter().enumerate().map(|(i, &owner)| (owner, i)).collect();
         for (owner, heredoc) in mem::take(&mut self.heredocs) {
-            if let Some(index) = self.command_owners.iter().position(|&o| o == owner)
+            if let Some(&index) = index_of.get(&owner)
                 && let Some(command) = self.script.commands.get_mut(index)
             {
                 command.heredocs.push(heredoc);
@@ -293,10 +296,13 @@ impl<'a> Lexer<'a> {
         self.text(self.pos..self.end).starts_with(s)
     }
 
-    /// Moves past one character, never into the middle of one.
+    /// Moves past one character, never into the middle of one, nor past the
+    /// end.
     fn bump(&mut self) {
-        let len = self.text(self.pos..self.end).chars().next().map_or(1, char::len_utf8);
-        self.pos = (self.pos + len).min(self.end.max(self.pos + 1));
+        if self.pos < self.end {
+            let len = self.text(self.pos..self.end).chars().next().map_or(1, char::len_utf8);
+            self.pos = (self.pos + len).min(self.end);
+        }
     }
 
     fn take_char(&mut self, value: &mut String) {
@@ -307,13 +313,18 @@ impl<'a> Lexer<'a> {
     }
 
     fn line_end(&self, from: usize) -> usize {
-        self.bytes.get(from..self.end).and_then(|rest| rest.iter().position(|&b| b == b'\n')).map_or(self.end, |i| from + i)
+        self.bytes
+            .get(from..self.end)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map_or(self.end, |i| from + i)
     }
 
     fn skip_blanks(&mut self) {
         loop {
             match (self.peek(), self.peek_at(1)) {
-                (Some(b' ' | b'\t'), _) | (Some(b'\r'), Some(b'\n')) => self.pos += 1,
+                // The last is a continuation with nothing after it (a
+                // snippet cut short).
+                (Some(b' ' | b'\t'), _) | (Some(b'\r'), Some(b'\n')) | (Some(b'\\'), None) => self.pos += 1,
                 (Some(b'\\'), Some(b'\n')) => self.pos += 2,
                 _ => break,
             }
@@ -409,7 +420,9 @@ impl<'a> Lexer<'a> {
                         return true;
                     }
                 }
-                b'<' | b'>' if self.peek_at(1) != Some(b'(') => self.redirect(&mut cmd),
+                b'<' | b'>' if self.peek_at(1) != Some(b'(') && self.angle_placeholder().is_none() => {
+                    self.redirect(&mut cmd);
+                }
                 b'0'..=b'9' if self.is_fd_redirect() => self.redirect(&mut cmd),
                 _ => self.word(&mut cmd, &mut cases),
             }
@@ -432,6 +445,32 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The length of a `{{ expression }}` template placeholder at `at`. It is
+    /// replaced by one quoted word before the shell runs, so whatever it
+    /// holds (spaces, quotes) is opaque here.
+    fn template_len(&self, at: usize) -> Option<usize> {
+        let rest = self.bytes.get(at..self.end)?;
+        if !rest.starts_with(b"{{") {
+            return None;
+        }
+        let line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+        line.windows(2).skip(2).position(|w| w == b"}}").map(|i| i + 4)
+    }
+
+    /// The length of a `<NAME>` placeholder at the cursor. Runbooks write
+    /// `kill -9 <PID>` and `/branches/<id>/run` meaning "fill this in", never
+    /// the redirections the shell would read there.
+    fn angle_placeholder(&self) -> Option<usize> {
+        if self.peek() != Some(b'<') {
+            return None;
+        }
+        let rest = self.bytes.get(self.pos + 1..self.end)?;
+        let len =
+            rest.iter().take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')).count();
+        let starts_with_letter = rest.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+        (starts_with_letter && rest.get(len) == Some(&b'>')).then_some(len + 2)
+    }
+
     fn is_fd_redirect(&self) -> bool {
         let mut i = self.pos;
         while i < self.end && self.bytes.get(i).is_some_and(u8::is_ascii_digit) {
@@ -443,7 +482,9 @@ impl<'a> Lexer<'a> {
     /// Whether the unquoted word at the cursor is exactly `word`.
     fn word_is(&self, word: &str) -> bool {
         self.starts_with(word)
-            && self.peek_at(word.len()).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')'))
+            && self
+                .peek_at(word.len())
+                .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')'))
     }
 
     /// Inside `[[ … ]]`, takes an operator as an operand word.
@@ -565,6 +606,10 @@ impl<'a> Lexer<'a> {
             match c {
                 b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b')' => break,
                 b'\r' if self.peek_at(1) == Some(b'\n') => break,
+                b'<' if let Some(len) = self.angle_placeholder() => {
+                    value.push_str(self.text(self.pos..self.pos + len));
+                    self.pos += len;
+                }
                 b'<' | b'>' => {
                     if self.peek_at(1) != Some(b'(') {
                         break;
@@ -599,6 +644,12 @@ impl<'a> Lexer<'a> {
                     self.double_quoted(&mut value);
                 }
                 b'`' => self.backtick(&mut value),
+                b'{' if let Some(len) = self.template_len(self.pos) => {
+                    // Substituted before the shell runs, and quoted as one word.
+                    quoted = true;
+                    value.push_str(self.text(self.pos..self.pos + len));
+                    self.pos += len;
+                }
                 b'$' => match self.peek_at(1) {
                     Some(b'\'') => {
                         quoted = true;
@@ -665,9 +716,13 @@ impl<'a> Lexer<'a> {
         while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.pos += 1;
         }
-        let target = match self.peek() {
-            Some(b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>') | None => None,
-            Some(_) => {
+        let has_target = match self.peek() {
+            Some(b'<') => self.angle_placeholder().is_some(),
+            Some(b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'>') | None => false,
+            Some(_) => true,
+        };
+        let target = if has_target {
+            {
                 let target_start = self.pos;
                 let (value, quoted) = self.word_text(target_start);
                 let range = target_start..self.pos;
@@ -682,6 +737,8 @@ impl<'a> Lexer<'a> {
                 cmd.cover(&range);
                 Some(Word { value, range })
             }
+        } else {
+            None
         };
         cmd.redirects.push(Redirect { op, target });
     }
@@ -696,7 +753,12 @@ impl<'a> Lexer<'a> {
         }
         builtin_assignments(self.src, &done.words, &mut self.script.assigned);
         self.command_owners.push(done.id);
-        self.script.commands.push(Command { words: done.words, redirects: done.redirects, heredocs: Vec::new(), range });
+        self.script.commands.push(Command {
+            words: done.words,
+            redirects: done.redirects,
+            heredocs: Vec::new(),
+            range,
+        });
     }
 
     /// After a newline: reads the bodies of the here-documents started on
@@ -758,7 +820,18 @@ impl<'a> Lexer<'a> {
 
     fn single_quoted(&mut self, value: &mut String) {
         let open = self.pos;
-        let close = self.bytes.get(open + 1..self.end).and_then(|rest| rest.iter().position(|&b| b == b'\'')).map(|i| open + 1 + i);
+        let mut close = None;
+        let mut i = open + 1;
+        while i < self.end {
+            match self.bytes.get(i) {
+                Some(b'\'') => {
+                    close = Some(i);
+                    break;
+                }
+                Some(b'{') => i += self.template_len(i).unwrap_or(1),
+                _ => i += 1,
+            }
+        }
         let content_end = close.unwrap_or(self.end);
         value.push_str(self.text(open + 1..content_end));
         self.spans.push(Span { lo: open + 1, hi: content_end, context: QuoteContext::SingleQuoted });
@@ -842,6 +915,10 @@ impl<'a> Lexer<'a> {
         while let Some(c) = self.peek() {
             match c {
                 b'"' => break,
+                b'{' if let Some(len) = self.template_len(self.pos) => {
+                    value.push_str(self.text(self.pos..self.pos + len));
+                    self.pos += len;
+                }
                 b'\\' => match self.peek_at(1) {
                     Some(b'\n') => self.pos += 2,
                     Some(b'$' | b'`' | b'"' | b'\\') => {
@@ -1126,7 +1203,11 @@ fn builtin_assignments(src: &str, words: &[Word], assigned: &mut Vec<Assigned>) 
     let mut assign = |word: &Word, name: &str| {
         if is_name(name) {
             let raw = src.get(word.range.clone()).unwrap_or_default();
-            let range = if raw.starts_with(name) { word.range.start..word.range.start + name.len() } else { word.range.clone() };
+            let range = if raw.starts_with(name) {
+                word.range.start..word.range.start + name.len()
+            } else {
+                word.range.clone()
+            };
             assigned.push(Assigned { name: name.to_owned(), range });
         }
     };
@@ -1229,9 +1310,10 @@ mod tests {
 
     #[test]
     fn removes_quotes_and_resolves_escapes() {
-        assert_eq!(commands(r#"echo 'a b' "c \"d\" \$e \x" f\ g $'h\ti\'' $"j""#), [[
-            "echo", "a b", r#"c "d" $e \x"#, "f g", "h\ti'", "j"
-        ]]);
+        assert_eq!(
+            commands(r#"echo 'a b' "c \"d\" \$e \x" f\ g $'h\ti\'' $"j""#),
+            [["echo", "a b", r#"c "d" $e \x"#, "f g", "h\ti'", "j"]]
+        );
     }
 
     #[test]
@@ -1259,15 +1341,19 @@ mod tests {
         assert_eq!(words(&script.commands[0]), ["kill", "-9", "$(cat /var/run/sentinel.pid)"]);
         assert_eq!(words(&script.commands[1]), ["cat", "/var/run/sentinel.pid"]);
         assert_eq!(script.commands[1].range, 10..35);
-        assert_eq!(commands("echo `date +%s` \"$(uname -r | tr a b)\""), [
-            vec!["echo", "`date +%s`", "$(uname -r | tr a b)"],
-            vec!["date", "+%s"],
-            vec!["uname", "-r"],
-            vec!["tr", "a", "b"]
-        ]);
-        assert_eq!(commands("diff <(ls a) <(ls b)"), [vec!["diff", "<(ls a)", "<(ls b)"], vec!["ls", "a"], vec![
-            "ls", "b"
-        ]]);
+        assert_eq!(
+            commands("echo `date +%s` \"$(uname -r | tr a b)\""),
+            [
+                vec!["echo", "`date +%s`", "$(uname -r | tr a b)"],
+                vec!["date", "+%s"],
+                vec!["uname", "-r"],
+                vec!["tr", "a", "b"]
+            ]
+        );
+        assert_eq!(
+            commands("diff <(ls a) <(ls b)"),
+            [vec!["diff", "<(ls a)", "<(ls b)"], vec!["ls", "a"], vec!["ls", "b"]]
+        );
     }
 
     #[test]
@@ -1289,9 +1375,10 @@ mod tests {
             ]
             .map(|(n, d)| (n.to_owned(), d))
         );
-        assert_eq!(uses("echo $1 $@ $? $$ $# ${10}").into_iter().map(|u| u.0).collect::<Vec<_>>(), [
-            "1", "@", "?", "$", "#", "10"
-        ]);
+        assert_eq!(
+            uses("echo $1 $@ $? $$ $# ${10}").into_iter().map(|u| u.0).collect::<Vec<_>>(),
+            ["1", "@", "?", "$", "#", "10"]
+        );
         assert_eq!(uses("echo ${A:-$B} $(echo $C) `echo $D` $((E + $F * 2))").len(), 6);
         let script = parse("echo ${NAME:-x}y");
         assert_eq!(script.var_uses[0].range, 5..15);
@@ -1302,11 +1389,10 @@ mod tests {
     fn assignments() {
         let script = parse("X=1 Y=\"a b\" env\nZ=2");
         assert_eq!(commands("X=1 Y=\"a b\" env\nZ=2"), [["env"]]);
-        assert_eq!(script.assigned.iter().map(|a| (a.name.as_str(), a.range.clone())).collect::<Vec<_>>(), [
-            ("X", 0..1),
-            ("Y", 4..5),
-            ("Z", 16..17)
-        ]);
+        assert_eq!(
+            script.assigned.iter().map(|a| (a.name.as_str(), a.range.clone())).collect::<Vec<_>>(),
+            [("X", 0..1), ("Y", 4..5), ("Z", 16..17)]
+        );
         assert_eq!(script.commands[0].range, 0..15);
         assert_eq!(assigned("for H in a b; do echo $H; done"), ["H"]);
         assert_eq!(commands("for H in a b; do echo $H; done"), [["echo", "$H"]]);
@@ -1314,9 +1400,10 @@ mod tests {
         assert_eq!(assigned("read -r -p 'Name: ' A B"), ["A", "B"]);
         assert_eq!(assigned("read -rp prompt A"), ["A"]);
         assert_eq!(assigned("read -a ARR"), ["ARR"]);
-        assert_eq!(assigned("export A=1 B; local -r C=2; declare -A D; typeset E; readonly F=3"), [
-            "A", "B", "C", "D", "E", "F"
-        ]);
+        assert_eq!(
+            assigned("export A=1 B; local -r C=2; declare -A D; typeset E; readonly F=3"),
+            ["A", "B", "C", "D", "E", "F"]
+        );
         assert_eq!(assigned("mapfile -t LINES < f; readarray ARR"), ["LINES", "ARR"]);
         assert_eq!(assigned("getopts ab: OPT"), ["OPT"]);
         assert_eq!(assigned("printf -v OUT %s x"), ["OUT"]);
@@ -1327,89 +1414,109 @@ mod tests {
 
     #[test]
     fn keywords_are_stripped() {
-        assert_eq!(commands("if ! grep -q x f; then echo y; elif true; then :; else exit 1; fi"), [
-            vec!["grep", "-q", "x", "f"],
-            vec!["echo", "y"],
-            vec!["true"],
-            vec![":"],
-            vec!["exit", "1"]
-        ]);
+        assert_eq!(
+            commands("if ! grep -q x f; then echo y; elif true; then :; else exit 1; fi"),
+            [vec!["grep", "-q", "x", "f"], vec!["echo", "y"], vec!["true"], vec![":"], vec!["exit", "1"]]
+        );
         // The loop's redirection is kept, on a command without words.
-        assert_eq!(commands("while read -r l; do echo \"$l\"; done < f"), [
-            vec!["read", "-r", "l"],
-            vec!["echo", "$l"],
-            vec![]
-        ]);
-        assert_eq!(commands("time -p sleep 1; { a; }; until b; do c; done"), [
-            vec!["sleep", "1"],
-            vec!["a"],
-            vec!["b"],
-            vec!["c"]
-        ]);
+        assert_eq!(
+            commands("while read -r l; do echo \"$l\"; done < f"),
+            [vec!["read", "-r", "l"], vec!["echo", "$l"], vec![]]
+        );
+        assert_eq!(
+            commands("time -p sleep 1; { a; }; until b; do c; done"),
+            [vec!["sleep", "1"], vec!["a"], vec!["b"], vec!["c"]]
+        );
         assert_eq!(commands("echo if then"), [["echo", "if", "then"]]);
         assert_eq!(commands("'if' x"), [["if", "x"]]);
     }
 
     #[test]
     fn case_patterns_are_not_commands() {
-        assert_eq!(commands("case $1 in\n  start|stop) systemctl $1 x ;;\n  (*) echo no;;\nesac\nafter"), [
-            vec!["systemctl", "$1", "x"],
-            vec!["echo", "no"],
-            vec!["after"]
-        ]);
+        assert_eq!(
+            commands("case $1 in\n  start|stop) systemctl $1 x ;;\n  (*) echo no;;\nesac\nafter"),
+            [vec!["systemctl", "$1", "x"], vec!["echo", "no"], vec!["after"]]
+        );
         assert_eq!(commands("case x in a) b;; esac; c"), [["b"], ["c"]]);
     }
 
     #[test]
     fn functions_are_not_calls() {
-        assert_eq!(commands("f() { rm x; }\nfunction g { ls; }\nfunction h() { pwd; }\nf"), [
-            vec!["rm", "x"],
-            vec!["ls"],
-            vec!["pwd"],
-            vec!["f"]
-        ]);
+        assert_eq!(
+            commands("f() { rm x; }\nfunction g { ls; }\nfunction h() { pwd; }\nf"),
+            [vec!["rm", "x"], vec!["ls"], vec!["pwd"], vec!["f"]]
+        );
     }
 
     #[test]
     fn grouping() {
         assert_eq!(commands("(cd /x && make) | tee log"), [vec!["cd", "/x"], vec!["make"], vec!["tee", "log"]]);
-        assert_eq!(commands("[[ $a > $b && ( -n $c ) ]] && echo y"), [
-            vec!["[[", "$a", ">", "$b", "&&", "(", "-n", "$c", ")", "]]"],
-            vec!["echo", "y"]
-        ]);
+        assert_eq!(
+            commands("[[ $a > $b && ( -n $c ) ]] && echo y"),
+            [vec!["[[", "$a", ">", "$b", "&&", "(", "-n", "$c", ")", "]]"], vec!["echo", "y"]]
+        );
         assert_eq!(commands("(( n > 3 )) && echo big"), [["echo", "big"]]);
     }
 
     #[test]
     fn redirections() {
         let script = parse("cmd a > out 2>&1 >>app 2> err &>all <in <<<'s' >|f 3<&0 >&2 9>&-");
-        let ops: Vec<(&str, Option<&str>)> =
-            script.commands[0].redirects.iter().map(|r| (r.op.as_str(), r.target.as_ref().map(|t| t.value.as_str()))).collect();
-        assert_eq!(ops, [
-            (">", Some("out")),
-            ("2>&", Some("1")),
-            (">>", Some("app")),
-            ("2>", Some("err")),
-            ("&>", Some("all")),
-            ("<", Some("in")),
-            ("<<<", Some("s")),
-            (">|", Some("f")),
-            ("3<&", Some("0")),
-            (">&", Some("2")),
-            ("9>&", Some("-")),
-        ]);
+        let ops: Vec<(&str, Option<&str>)> = script.commands[0]
+            .redirects
+            .iter()
+            .map(|r| (r.op.as_str(), r.target.as_ref().map(|t| t.value.as_str())))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (">", Some("out")),
+                ("2>&", Some("1")),
+                (">>", Some("app")),
+                ("2>", Some("err")),
+                ("&>", Some("all")),
+                ("<", Some("in")),
+                ("<<<", Some("s")),
+                (">|", Some("f")),
+                ("3<&", Some("0")),
+                (">&", Some("2")),
+                ("9>&", Some("-")),
+            ]
+        );
         assert_eq!(words(&script.commands[0]), ["cmd", "a"]);
         assert_eq!(parse("> /tmp/x").commands[0].redirects.len(), 1);
-        assert_eq!(parse("kill -9 <PID>").commands[0].redirects[1].target, None);
+        assert_eq!(parse("ls >").commands[0].redirects[0].target, None);
+        // `<NAME>` is a placeholder, not two redirections.
+        assert_eq!(
+            commands("kill -9 <PID> && curl http://x/b/<branch_id>/run > <out-file>"),
+            [vec!["kill", "-9", "<PID>"], vec!["curl", "http://x/b/<branch_id>/run"]]
+        );
+        assert_eq!(parse("cat > <out-file>").commands[0].redirects[0].target.as_ref().unwrap().value, "<out-file>");
+        assert_eq!(commands("sort <in >out"), [["sort"]]);
+        assert_eq!(commands("echo a \\"), [["echo", "a"]]);
+    }
+
+    #[test]
+    fn template_placeholders_are_opaque_words() {
+        assert_eq!(
+            commands("kubectl -n {{ ns }} get deploy/{{ name | default('x y') }} --stanza={{ s }}"),
+            [["kubectl", "-n", "{{ ns }}", "get", "deploy/{{ name | default('x y') }}", "--stanza={{ s }}"]]
+        );
+        assert_eq!(
+            commands("echo \"a {{ x | default(\"b\") }} c\" 'd {{ y | default('e') }} f' {{ if }}"),
+            [["echo", "a {{ x | default(\"b\") }} c", "d {{ y | default('e') }} f", "{{ if }}"]]
+        );
+        assert_eq!(assigned("X={{ value }} cmd"), ["X"]);
+        assert_eq!(commands("echo {{ unterminated\necho }}"), [vec!["echo", "{{", "unterminated"], vec!["echo", "}}"]]);
     }
 
     #[test]
     fn heredocs() {
         let text = "psql <<SQL\nDROP TABLE $T;\nSQL\ncat <<-'EOF' | grep x\n\tno $EXPANSION\n\tEOF\necho done\n";
         let script = parse(text);
-        assert_eq!(script.commands.iter().map(|c| c.words[0].value.as_str()).collect::<Vec<_>>(), [
-            "psql", "cat", "grep", "echo"
-        ]);
+        assert_eq!(
+            script.commands.iter().map(|c| c.words[0].value.as_str()).collect::<Vec<_>>(),
+            ["psql", "cat", "grep", "echo"]
+        );
         let psql = &script.commands[0].heredocs[0];
         assert_eq!(&text[psql.body.clone()], "DROP TABLE $T;\n");
         assert!(psql.expands);
@@ -1562,7 +1669,11 @@ mod tests {
                 let offset = script.find("{}").unwrap();
                 let quoted = quote(value, quote_context(&script, offset));
                 let script = script.replace("{}", &quoted);
-                assert_eq!(bash_words(&script), [format!("{prefix}{value}{suffix}"), "END".to_owned()], "script: {script}");
+                assert_eq!(
+                    bash_words(&script),
+                    [format!("{prefix}{value}{suffix}"), "END".to_owned()],
+                    "script: {script}"
+                );
             }
         }
     }
@@ -1570,8 +1681,9 @@ mod tests {
     #[test]
     fn never_panics_on_hostile_input() {
         let pieces = [
-            "$(", ")", "`", "'", "\"", "${", "}", "$((", "))", "<<", "EOF", "\n", "\\", "#", "é", "日", "🚀", "|", ";;",
-            "case", "in", "esac", "for", "x=(", "[[", "<(", "$'", "\\\n", "{", "(", "&>", "2>&", "<<-", "$", "a", " ",
+            "$(", ")", "`", "'", "\"", "${", "}", "$((", "))", "<<", "EOF", "\n", "\\", "#", "é", "日", "🚀", "|",
+            ";;", "case", "in", "esac", "for", "x=(", "[[", "<(", "$'", "\\\n", "{", "(", "&>", "2>&", "<<-", "$", "a",
+            " ",
         ];
         // A small deterministic generator: no dependency needed.
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
@@ -1595,6 +1707,14 @@ mod tests {
             }
             for offset in 0..=script.len() {
                 quote_context(&script, offset);
+            }
+        }
+        // Found by fuzzing: a backslash at the very end.
+        for script in ["\n\np\\", "0\u{fffd}\\", "\\", "'\\", "\"\\", "${\\", "$(\\", "`\\"] {
+            let parsed = parse(script);
+            for command in &parsed.commands {
+                assert!(command.range.end <= script.len(), "{script:?}");
+                assert!(command.words.iter().all(|w| w.range.end <= script.len()), "{script:?}");
             }
         }
         let deep = "$(".repeat(10_000) + &"`".repeat(1000) + &"${".repeat(10_000) + &"$((".repeat(10_000);

@@ -164,10 +164,13 @@ mod tests {
     #[test]
     fn splits_at_semicolons_and_skips_empty_statements() {
         let sql = "  SELECT 1;\n\n; -- nothing\nselect a from b ;;  /* c */ ";
-        assert_eq!(split(sql), [
-            (vec!["SELECT".to_owned()], "SELECT 1"),
-            (vec!["SELECT".into(), "A".into(), "FROM".into(), "B".into()], "select a from b"),
-        ]);
+        assert_eq!(
+            split(sql),
+            [
+                (vec!["SELECT".to_owned()], "SELECT 1"),
+                (vec!["SELECT".into(), "A".into(), "FROM".into(), "B".into()], "select a from b"),
+            ]
+        );
         assert_eq!(split("VACUUM"), [(vec!["VACUUM".to_owned()], "VACUUM")]);
         assert!(statements("").is_empty());
         assert!(statements("-- DROP TABLE x;\n/* DROP; */").is_empty());
@@ -176,15 +179,14 @@ mod tests {
     #[test]
     fn literals_and_comments_hide_words_and_semicolons() {
         assert_eq!(words("DELETE FROM t WHERE x = 'DROP'"), [["DELETE", "FROM", "T", "WHERE", "X"]]);
-        assert_eq!(words("SELECT 'a;''b' ; SELECT E'c\\';d' ; SELECT \"x;y\" , 2"), [
-            vec!["SELECT"],
-            vec!["SELECT"],
-            vec!["SELECT"]
-        ]);
-        assert_eq!(words("DO $$ BEGIN DROP TABLE x; END $$; DO $f$ a $$ ; $f$ LANGUAGE plpgsql"), [
-            vec!["DO"],
-            vec!["DO", "LANGUAGE", "PLPGSQL"]
-        ]);
+        assert_eq!(
+            words("SELECT 'a;''b' ; SELECT E'c\\';d' ; SELECT \"x;y\" , 2"),
+            [vec!["SELECT"], vec!["SELECT"], vec!["SELECT"]]
+        );
+        assert_eq!(
+            words("DO $$ BEGIN DROP TABLE x; END $$; DO $f$ a $$ ; $f$ LANGUAGE plpgsql"),
+            [vec!["DO"], vec!["DO", "LANGUAGE", "PLPGSQL"]]
+        );
         assert_eq!(words("SELECT /* a /* nested; */ still; */ 1 -- x; y\n FROM t"), [["SELECT", "FROM", "T"]]);
         assert_eq!(words("SELECT X'1F', B'01', U&'d\\0061t', e'x', 1e5, 0x1F, $1"), [["SELECT"]]);
     }
