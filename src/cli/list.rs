@@ -88,7 +88,13 @@ fn listing(runbook: &Runbook) -> Listing<'_> {
     let checks = runbook
         .checks
         .iter()
-        .map(|c| Check { name: &c.name, kind: c.kind.as_str(), target: &c.target, layer: c.layer.as_deref(), line: c.location.line })
+        .map(|c| Check {
+            name: &c.name,
+            kind: c.kind.as_str(),
+            target: &c.target,
+            layer: c.layer.as_deref(),
+            line: c.location.line,
+        })
         .collect();
     let services = runbook
         .front_matter

@@ -14,7 +14,8 @@ use crate::template::{self, Quoting, Values};
 pub(super) fn run(path: &Path, procedure: &str, env: Option<&str>, sets: &[String]) -> Result<ExitCode, Error> {
     let parsed = files::load(path)?;
     let runbook = &parsed.runbook;
-    let Some(index) = runbook.sections.iter().position(|s| s.id == procedure && !s.all_steps.is_empty() && s.level > 0) else {
+    let Some(index) = runbook.sections.iter().position(|s| s.id == procedure && !s.all_steps.is_empty() && s.level > 0)
+    else {
         return Err(Error::UnknownProcedure {
             runbook: runbook.name.clone(),
             procedure: procedure.to_owned(),
@@ -27,19 +28,33 @@ pub(super) fn run(path: &Path, procedure: &str, env: Option<&str>, sets: &[Strin
     let bold = anstyle::Style::new().bold();
     let dim = anstyle::Style::new().dimmed();
     let section = &runbook.sections[index];
-    writeln!(out, "{bold}{}{bold:#}  {dim}({} › {}, line {}){dim:#}", section.title, runbook.name, section.id, section.location.line)?;
+    writeln!(
+        out,
+        "{bold}{}{bold:#}  {dim}({} › {}, line {}){dim:#}",
+        section.title, runbook.name, section.id, section.location.line
+    )?;
 
     let errors = parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     if errors > 0 {
         let mut err = anstream::stderr().lock();
-        writeln!(err, "warning: `{}` has {errors} parse error(s); `runwell lint {}` shows them", path.display(), path.display())?;
+        writeln!(
+            err,
+            "warning: `{}` has {errors} parse error(s); `runwell lint {}` shows them",
+            path.display(),
+            path.display()
+        )?;
     }
 
     let mut printer = Printer { runbook, values: &values, number: 0, missing: Vec::new(), undeclared: Vec::new() };
     printer.plan(&mut out, &runbook.plan(index), 0)?;
     if !printer.missing.is_empty() {
         let sets: Vec<String> = printer.missing.iter().map(|m| format!("--set {m}=…")).collect();
-        writeln!(out, "\n{bold}needs values for{bold:#}: {} (a run asks for them; or pass {})", printer.missing.join(", "), sets.join(" "))?;
+        writeln!(
+            out,
+            "\n{bold}needs values for{bold:#}: {} (a run asks for them; or pass {})",
+            printer.missing.join(", "),
+            sets.join(" ")
+        )?;
     }
     if !printer.undeclared.is_empty() {
         writeln!(
@@ -75,7 +90,13 @@ impl Printer<'_> {
                     writeln!(out, "\n{pad}{bold}choose one:{bold:#}")?;
                     for &option in options {
                         let section = &self.runbook.sections[option];
-                        writeln!(out, "\n{pad}  {bold}[{}]{bold:#} {} ({})", section.option.as_deref().unwrap_or("?"), section.title, section.id)?;
+                        writeln!(
+                            out,
+                            "\n{pad}  {bold}[{}]{bold:#} {} ({})",
+                            section.option.as_deref().unwrap_or("?"),
+                            section.title,
+                            section.id
+                        )?;
                         self.plan(out, &self.runbook.plan(option), depth + 1)?;
                     }
                 }
@@ -108,7 +129,14 @@ impl Printer<'_> {
         if a.continue_on_error {
             facts.push("continue-on-error".to_owned());
         }
-        writeln!(out, "\n{pad}{bold}{}. {}{bold:#}  {dim}{} · line {}{dim:#}", self.number, step.id, facts.join(" · "), step.location.line)?;
+        writeln!(
+            out,
+            "\n{pad}{bold}{}. {}{bold:#}  {dim}{} · line {}{dim:#}",
+            self.number,
+            step.id,
+            facts.join(" · "),
+            step.location.line
+        )?;
         let body = match &step.kind {
             StepKind::Shell(shell) => self.render(&shell.script, Quoting::Shell),
             StepKind::Sql(sql) => self.render(&sql.sql, Quoting::Sql),

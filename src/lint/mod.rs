@@ -35,7 +35,11 @@ pub const RULES: &[Rule] = &[
         check: placeholders::check,
     },
     Rule { id: "destructive", summary: "destructive commands in steps without `confirm`", check: destructive::check },
-    Rule { id: "sleep-then-check", summary: "`sleep N` followed by a check: use a waiting `checks` gate", check: sleep::check },
+    Rule {
+        id: "sleep-then-check",
+        summary: "`sleep N` followed by a check: use a waiting `checks` gate",
+        check: sleep::check,
+    },
     Rule {
         id: "references",
         summary: "duplicate names, `after:` cycles, references to unknown services, checks, procedures, connections",

@@ -106,7 +106,12 @@ pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     let templated = front
         .services
         .iter()
-        .flat_map(|s| [&s.start, &s.stop, &s.restart].into_iter().flatten().map(move |t| (t.as_str(), s.location, "service command")))
+        .flat_map(|s| {
+            [&s.start, &s.stop, &s.restart]
+                .into_iter()
+                .flatten()
+                .map(move |t| (t.as_str(), s.location, "service command"))
+        })
         .chain(front.connections.iter().map(|c| (c.url.as_str(), c.location, "connection")))
         .chain(front.vars.iter().filter_map(|v| Some((v.default.as_deref()?, v.location, "variable"))));
     for (text, location, place) in templated {
@@ -138,7 +143,10 @@ fn template_message(expr: &str, is_declared: &impl Fn(&str) -> bool, place: &str
 
 fn angle_message(name: &str, place: &str) -> String {
     if place == "step" {
-        format!("unresolved placeholder `<{name}>` in step: it would run literally; declare a variable (`vars:`) and write `{{{{ {} }}}}`", variable_name(name))
+        format!(
+            "unresolved placeholder `<{name}>` in step: it would run literally; declare a variable (`vars:`) and write `{{{{ {} }}}}`",
+            variable_name(name)
+        )
     } else {
         format!("placeholder `<{name}>` in {place}: the reader must fill it in by hand; consider a variable")
     }
@@ -156,16 +164,78 @@ fn is_upper_case(name: &str) -> bool {
 /// Variables an operator's shell or tools provide, which a step may use unset.
 fn is_environment(name: &str) -> bool {
     const NAMES: &[&str] = &[
-        "HOME", "PATH", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "HOSTNAME", "HOSTTYPE", "OSTYPE", "MACHTYPE",
-        "TERM", "LANG", "LANGUAGE", "TZ", "TMPDIR", "EDITOR", "VISUAL", "PAGER", "UID", "EUID", "GID", "PPID",
-        "RANDOM", "SECONDS", "LINENO", "BASHPID", "BASH", "BASH_VERSION", "BASH_SOURCE", "BASH_REMATCH", "FUNCNAME",
-        "PIPESTATUS", "IFS", "PS1", "PS2", "PS4", "SHLVL", "DISPLAY", "MAIL", "COLUMNS", "LINES", "OPTARG", "OPTIND",
-        "REPLY", "HISTFILE", "SUDO_USER", "SUDO_UID", "KUBECONFIG", "DOCKER_HOST", "GOPATH", "GOROOT", "JAVA_HOME",
-        "PYTHONPATH", "VIRTUAL_ENV", "NODE_ENV", "CI", "RUST_LOG", "RUST_BACKTRACE", "NO_COLOR", "PGHOST", "PGPORT",
-        "PGUSER", "PGDATABASE", "PGPASSWORD", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "VAULT_ADDR", "VAULT_TOKEN",
+        "HOME",
+        "PATH",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "PWD",
+        "OLDPWD",
+        "HOSTNAME",
+        "HOSTTYPE",
+        "OSTYPE",
+        "MACHTYPE",
+        "TERM",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+        "UID",
+        "EUID",
+        "GID",
+        "PPID",
+        "RANDOM",
+        "SECONDS",
+        "LINENO",
+        "BASHPID",
+        "BASH",
+        "BASH_VERSION",
+        "BASH_SOURCE",
+        "BASH_REMATCH",
+        "FUNCNAME",
+        "PIPESTATUS",
+        "IFS",
+        "PS1",
+        "PS2",
+        "PS4",
+        "SHLVL",
+        "DISPLAY",
+        "MAIL",
+        "COLUMNS",
+        "LINES",
+        "OPTARG",
+        "OPTIND",
+        "REPLY",
+        "HISTFILE",
+        "SUDO_USER",
+        "SUDO_UID",
+        "KUBECONFIG",
+        "DOCKER_HOST",
+        "GOPATH",
+        "GOROOT",
+        "JAVA_HOME",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "NODE_ENV",
+        "CI",
+        "RUST_LOG",
+        "RUST_BACKTRACE",
+        "NO_COLOR",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
         "GOOGLE_APPLICATION_CREDENTIALS",
     ];
     const PREFIXES: &[&str] = &["LC_", "XDG_", "SSH_", "AWS_", "RUNWELL_", "CLOUDSDK_", "GITHUB_", "CI_", "BASH_"];
     NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }
-

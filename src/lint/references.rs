@@ -43,7 +43,10 @@ fn duplicates(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
             out.push(Diagnostic::error(
                 RULE,
                 step.location,
-                format!("step name `{name}` is already used on line {}; step names must be unique in a runbook", first.line),
+                format!(
+                    "step name `{name}` is already used on line {}; step names must be unique in a runbook",
+                    first.line
+                ),
             ));
         }
     }
@@ -53,7 +56,10 @@ fn duplicates(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
             out.push(Diagnostic::error(
                 RULE,
                 check.location,
-                format!("check `{}` is already defined on line {}; rename one, or write `- use: {}` to reuse it", check.name, first.line, check.name),
+                format!(
+                    "check `{}` is already defined on line {}; rename one, or write `- use: {}` to reuse it",
+                    check.name, first.line, check.name
+                ),
             ));
         }
     }
@@ -81,7 +87,11 @@ fn services(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
                 out.push(Diagnostic::error(
                     RULE,
                     *location,
-                    format!("service `{}` starts after `{after}`, which is not a declared service{}", service.name, hint(after, names.iter().copied())),
+                    format!(
+                        "service `{}` starts after `{after}`, which is not a declared service{}",
+                        service.name,
+                        hint(after, names.iter().copied())
+                    ),
                 ));
             }
         }
@@ -104,7 +114,10 @@ fn services(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
         out.push(Diagnostic::error(
             RULE,
             first,
-            format!("services depend on each other in a cycle ({}), so no start order exists; remove one `after:`", cycle.join(" → ")),
+            format!(
+                "services depend on each other in a cycle ({}), so no start order exists; remove one `after:`",
+                cycle.join(" → ")
+            ),
         ));
     }
 }
@@ -158,7 +171,10 @@ fn steps(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
                         out.push(Diagnostic::error(
                             RULE,
                             step.location,
-                            format!("`use: {name}` names no check defined in this runbook{}", hint(name, runbook.checks.iter().map(|c| c.name.as_str()))),
+                            format!(
+                                "`use: {name}` names no check defined in this runbook{}",
+                                hint(name, runbook.checks.iter().map(|c| c.name.as_str()))
+                            ),
                         ));
                     }
                 }
@@ -183,7 +199,11 @@ fn steps(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
         if let Some(when) = &step.attributes.when
             && let Err(error) = template::check_expression(when)
         {
-            out.push(Diagnostic::error(RULE, step.location, format!("step `{}` has a `when` that is not a valid expression: {error}", step.id)));
+            out.push(Diagnostic::error(
+                RULE,
+                step.location,
+                format!("step `{}` has a `when` that is not a valid expression: {error}", step.id),
+            ));
         }
     }
 }
@@ -204,7 +224,11 @@ fn alerts(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
         if let Some(env) = &alert.env
             && !runbook.front_matter.environments.iter().any(|e| e.name == *env)
         {
-            out.push(Diagnostic::error(RULE, alert.location, format!("alert uses environment `{env}`, which is not declared under `environments`")));
+            out.push(Diagnostic::error(
+                RULE,
+                alert.location,
+                format!("alert uses environment `{env}`, which is not declared under `environments`"),
+            ));
         }
     }
 }

@@ -54,9 +54,11 @@ fn is_check(command: &Command) -> bool {
     let Some(program) = words.next().and_then(|w| w.rsplit('/').next()) else { return false };
     let mut rest = words.filter(|w| !w.starts_with('-'));
     match program {
-        "curl" | "wget" | "nc" | "pg_isready" | "redis-cli" | "psql" | "wg" | "ss" | "pgrep" | "http" | "grpcurl" | "dig"
-        | "nslookup" | "ping" => true,
-        "systemctl" => rest.next().is_some_and(|sub| matches!(sub, "status" | "is-active" | "is-failed" | "is-enabled")),
+        "curl" | "wget" | "nc" | "pg_isready" | "redis-cli" | "psql" | "wg" | "ss" | "pgrep" | "http" | "grpcurl"
+        | "dig" | "nslookup" | "ping" => true,
+        "systemctl" => {
+            rest.next().is_some_and(|sub| matches!(sub, "status" | "is-active" | "is-failed" | "is-enabled"))
+        }
         "kubectl" => rest.next().is_some_and(|sub| matches!(sub, "get" | "rollout" | "describe" | "wait")),
         "docker" => rest.next().is_some_and(|sub| matches!(sub, "ps" | "inspect")),
         _ => false,

@@ -136,7 +136,13 @@ fn tokens(group: &str) -> Vec<(String, Option<String>)> {
     }
 }
 
-fn apply(attributes: &mut Attributes, key: &str, value: Option<String>, location: Location, diagnostics: &mut Vec<Diagnostic>) {
+fn apply(
+    attributes: &mut Attributes,
+    key: &str,
+    value: Option<String>,
+    location: Location,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut error = |message: String| diagnostics.push(Diagnostic::error("attribute", location, message));
     let flag = |value: &Option<String>, error: &mut dyn FnMut(String)| match value.as_deref() {
         None | Some("true" | "yes") => true,
@@ -187,7 +193,10 @@ fn apply(attributes: &mut Attributes, key: &str, value: Option<String>, location
                 Some("write") => Some(Safety::Write),
                 Some("destructive") => Some(Safety::Destructive),
                 other => {
-                    error(format!("`safety` must be `read`, `write` or `destructive`, not `{}`", other.unwrap_or_default()));
+                    error(format!(
+                        "`safety` must be `read`, `write` or `destructive`, not `{}`",
+                        other.unwrap_or_default()
+                    ));
                     None
                 }
             }

@@ -164,14 +164,23 @@ pub fn parse(body: &str, first_line: u32, indent: u32, diagnostics: &mut Vec<Dia
 }
 
 fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
-    let mut report = |rule: &'static str, location, message: String| diagnostics.push(Diagnostic::error(rule, location, message));
+    let mut report =
+        |rule: &'static str, location, message: String| diagnostics.push(Diagnostic::error(rule, location, message));
     let Some(entries) = node.as_mapping() else {
-        report("checks-syntax", node.location, format!("each check is a mapping with a `name` and a probe, not {}", node.type_name()));
+        report(
+            "checks-syntax",
+            node.location,
+            format!("each check is a mapping with a `name` and a probe, not {}", node.type_name()),
+        );
         return None;
     };
     if let Some(used) = get(node, "use") {
         if entries.len() > 1 {
-            report("checks-syntax", node.location, "`use` refers to a check defined elsewhere; it takes no other keys".to_owned());
+            report(
+                "checks-syntax",
+                node.location,
+                "`use` refers to a check defined elsewhere; it takes no other keys".to_owned(),
+            );
         }
         let Some(name) = used.as_scalar_string() else {
             report("checks-syntax", used.location, "`use` takes the name of a check".to_owned());
@@ -209,11 +218,19 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
         }
     };
     let Some(name) = name else {
-        report("checks-syntax", node.location, "this check has no `name`; every check needs one so it can be run, used and reported".to_owned());
+        report(
+            "checks-syntax",
+            node.location,
+            "this check has no `name`; every check needs one so it can be run, used and reported".to_owned(),
+        );
         return None;
     };
     let Some(mut target_text) = target.as_scalar_string() else {
-        report("checks-syntax", target.location, format!("`{probe_key}` takes the probe's target as text, not {}", target.type_name()));
+        report(
+            "checks-syntax",
+            target.location,
+            format!("`{probe_key}` takes the probe's target as text, not {}", target.type_name()),
+        );
         return None;
     };
     if probe_key == "https" && !target_text.contains("://") {
@@ -242,7 +259,11 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
                 let text = value.as_scalar_string().unwrap_or_default();
                 let duration = parse_duration(&text);
                 if duration.is_none() {
-                    report("checks-syntax", value.location, format!("`{key_name}` needs a duration like `5s`, not `{text}`"));
+                    report(
+                        "checks-syntax",
+                        value.location,
+                        format!("`{key_name}` needs a duration like `5s`, not `{text}`"),
+                    );
                 }
                 if key_name == "timeout" {
                     spec.timeout = duration;
@@ -266,7 +287,11 @@ fn entry(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Entry> {
                 report(
                     "unknown-key",
                     key.location,
-                    format!("check `{}` has no key `{k}`{suggestion}; a {kind} check takes: {}", spec.name, kind.parameters().join(", ")),
+                    format!(
+                        "check `{}` has no key `{k}`{suggestion}; a {kind} check takes: {}",
+                        spec.name,
+                        kind.parameters().join(", ")
+                    ),
                 );
             }
         }

@@ -67,9 +67,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
     candidates
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(&name, candidate), candidate))
-        .filter(|&(distance, candidate)| {
-            distance > 0 && distance <= if candidate.len() <= 4 { 1 } else { 2 }
-        })
+        .filter(|&(distance, candidate)| distance > 0 && distance <= if candidate.len() <= 4 { 1 } else { 2 })
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, candidate)| candidate)
 }

@@ -246,7 +246,9 @@ fn parse_review(reviewed: &Node, review_in: &Node, diagnostics: &mut Vec<Diagnos
         diagnostics.push(Diagnostic::warning(
             "stale-review",
             review_in.location,
-            format!("`review_in: {span_text}` is not a period runwell understands; write it like `6 months` or `2 weeks`"),
+            format!(
+                "`review_in: {span_text}` is not a period runwell understands; write it like `6 months` or `2 weeks`"
+            ),
         ));
         return None;
     };
@@ -263,7 +265,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let duration = text.parse::<jiff::SignedDuration>().ok().or_else(|| {
         // `5m` reads as five minutes; jiff's friendly format needs a span for that.
-        text.parse::<jiff::Span>().ok().and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).ok())
+        text.parse::<jiff::Span>()
+            .ok()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).ok())
     })?;
     Duration::try_from(duration).ok()
 }
@@ -331,7 +335,10 @@ impl Reader<'_> {
                 var.description = get(node, "description").and_then(Node::as_scalar_string);
             }
             Value::Sequence(_) => {
-                self.error(node.location, format!("variable `{name}` must be a value or a mapping with `default`, not a list"));
+                self.error(
+                    node.location,
+                    format!("variable `{name}` must be a value or a mapping with `default`, not a list"),
+                );
             }
             _ => var.default = node.as_scalar_string(),
         }
@@ -368,7 +375,10 @@ impl Reader<'_> {
             return None;
         }
         self.unknown_keys(node, SECRET_KEYS, &format!("secret `{name}`"));
-        let source = match (get(node, "env").and_then(Node::as_scalar_string), get(node, "file").and_then(Node::as_scalar_string)) {
+        let source = match (
+            get(node, "env").and_then(Node::as_scalar_string),
+            get(node, "file").and_then(Node::as_scalar_string),
+        ) {
             (Some(env), None) => SecretSource::Env(env),
             (None, Some(file)) => SecretSource::File(file),
             _ => {
@@ -446,7 +456,10 @@ impl Reader<'_> {
             Value::Sequence(items) => items.as_slice(),
             Value::Null => return Vec::new(),
             _ => {
-                self.error(node.location, "`alerts` must be a list of `{ match: {labels}, run: procedure }`".to_owned());
+                self.error(
+                    node.location,
+                    "`alerts` must be a list of `{ match: {labels}, run: procedure }`".to_owned(),
+                );
                 return Vec::new();
             }
         };

@@ -137,7 +137,8 @@ impl Runbook {
     /// into choices. Returns section indices for choices.
     pub fn plan(&self, index: usize) -> Vec<Plan> {
         let section = &self.sections[index];
-        let mut plan: Vec<Plan> = self.steps[section.own_steps.clone()].iter().map(|s| Plan::Step(s.id.clone())).collect();
+        let mut plan: Vec<Plan> =
+            self.steps[section.own_steps.clone()].iter().map(|s| Plan::Step(s.id.clone())).collect();
         for child in self.children(index) {
             if self.sections[child].all_steps.is_empty() {
                 continue;

@@ -82,11 +82,7 @@ struct Builder<'s> {
 
 impl<'s> Builder<'s> {
     fn new(source: &'s str, front_matter: FrontMatter, diagnostics: Vec<Diagnostic>) -> Self {
-        let services = front_matter
-            .services
-            .iter()
-            .flat_map(|s| [s.name.clone(), s.unit().to_owned()])
-            .collect();
+        let services = front_matter.services.iter().flat_map(|s| [s.name.clone(), s.unit().to_owned()]).collect();
         let preamble = Section {
             id: String::new(),
             title: String::new(),
@@ -149,7 +145,13 @@ impl<'s> Builder<'s> {
                         CodeBlockKind::Fenced(info) => (info.into_string(), true),
                         CodeBlockKind::Indented => (String::new(), false),
                     };
-                    code = Some(OpenCode { range_start: range.start, info, fenced, body: String::new(), map: SourceMap::default() });
+                    code = Some(OpenCode {
+                        range_start: range.start,
+                        info,
+                        fenced,
+                        body: String::new(),
+                        map: SourceMap::default(),
+                    });
                 }
                 Event::End(TagEnd::CodeBlock) => {
                     if let Some(open) = code.take() {
@@ -180,7 +182,9 @@ impl<'s> Builder<'s> {
                         *item = Some(OpenTask { checked, start: range.end, text: String::new(), end: range.end });
                     }
                 }
-                Event::End(TagEnd::Paragraph) | Event::Start(Tag::List(_) | Tag::BlockQuote(_)) => self.finish_task(&mut items),
+                Event::End(TagEnd::Paragraph) | Event::Start(Tag::List(_) | Tag::BlockQuote(_)) => {
+                    self.finish_task(&mut items)
+                }
                 Event::End(TagEnd::Item) => {
                     self.finish_task(&mut items);
                     items.pop();
@@ -348,7 +352,17 @@ impl<'s> Builder<'s> {
         };
         let section = self.sections.len() - 1;
         let id = info.attributes.name.clone().unwrap_or_else(|| format!("step-{}", self.steps.len() + 1));
-        let step = Step { id, kind, attributes: info.attributes, location, section, body, body_map, assessment, rollback: None };
+        let step = Step {
+            id,
+            kind,
+            attributes: info.attributes,
+            location,
+            section,
+            body,
+            body_map,
+            assessment,
+            rollback: None,
+        };
         if let Some(target) = step.attributes.rollback.clone() {
             self.attach_rollback(step, target);
         } else {

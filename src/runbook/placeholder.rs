@@ -104,12 +104,87 @@ fn angle_at(text: &str, start: usize) -> Option<(usize, &str)> {
 /// legitimately contain, such as `<details>` or `<br/>`.
 pub fn is_html_tag(name: &str) -> bool {
     const TAGS: &[&str] = &[
-        "a", "abbr", "address", "article", "aside", "audio", "b", "bdi", "bdo", "blockquote", "body", "br", "button",
-        "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
-        "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html",
-        "i", "iframe", "img", "input", "ins", "kbd", "li", "main", "mark", "nav", "ol", "p", "picture", "pre", "q",
-        "s", "samp", "section", "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table",
-        "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "video", "wbr",
+        "a",
+        "abbr",
+        "address",
+        "article",
+        "aside",
+        "audio",
+        "b",
+        "bdi",
+        "bdo",
+        "blockquote",
+        "body",
+        "br",
+        "button",
+        "caption",
+        "center",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "font",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "header",
+        "hr",
+        "html",
+        "i",
+        "iframe",
+        "img",
+        "input",
+        "ins",
+        "kbd",
+        "li",
+        "main",
+        "mark",
+        "nav",
+        "ol",
+        "p",
+        "picture",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "section",
+        "small",
+        "source",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+        "var",
+        "video",
+        "wbr",
     ];
     let name = name.trim_end_matches('/');
     TAGS.iter().any(|tag| tag.eq_ignore_ascii_case(name))
@@ -125,7 +200,10 @@ mod tests {
 
     #[test]
     fn templates_are_found_and_foreign_ones_left_alone() {
-        assert_eq!(names("a {{PROJECT_NAME}} b {{ url | upper }}"), [Found::Template("PROJECT_NAME"), Found::Template("url | upper")]);
+        assert_eq!(
+            names("a {{PROJECT_NAME}} b {{ url | upper }}"),
+            [Found::Template("PROJECT_NAME"), Found::Template("url | upper")]
+        );
         assert_eq!(names("{{- name -}}"), [Found::Template("name")]);
         for foreign in [
             "{{ .Values.image }}",
@@ -146,7 +224,15 @@ mod tests {
             names("kill <PID>; psql -d <branch_db> -c x; nc -zv <gateway-ip> 4060"),
             [Found::Angle("PID"), Found::Angle("branch_db"), Found::Angle("gateway-ip")]
         );
-        for not_one in ["Vec<String>", "cat <<EOF", "a < b > c", "<https://example.com>", "x <> y", "diff <(a) <(b)", "<user@host>"] {
+        for not_one in [
+            "Vec<String>",
+            "cat <<EOF",
+            "a < b > c",
+            "<https://example.com>",
+            "x <> y",
+            "diff <(a) <(b)",
+            "<user@host>",
+        ] {
             assert_eq!(names(not_one), [], "{not_one}");
         }
     }

@@ -41,8 +41,12 @@ impl Step {
     /// manual steps, which run no text.
     pub fn runnable_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.kind {
-            StepKind::Shell(shell) if !shell.transcript.is_empty() => Some(transcript_commands_in_place(&self.body).into()),
-            StepKind::Shell(_) | StepKind::Sql(_) | StepKind::Redis(_) | StepKind::Http(_) => Some(self.body.as_str().into()),
+            StepKind::Shell(shell) if !shell.transcript.is_empty() => {
+                Some(transcript_commands_in_place(&self.body).into())
+            }
+            StepKind::Shell(_) | StepKind::Sql(_) | StepKind::Redis(_) | StepKind::Http(_) => {
+                Some(self.body.as_str().into())
+            }
             StepKind::Gate(_) | StepKind::Manual(_) => None,
         }
     }
@@ -209,7 +213,9 @@ pub fn parse_http(body: &str) -> Option<Http> {
     let mut lines = body.lines();
     let first = lines.by_ref().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
     let (method, url) = match first.split_once(char::is_whitespace) {
-        Some((method, url)) if method.chars().all(|c| c.is_ascii_uppercase()) => (method.to_owned(), url.trim().to_owned()),
+        Some((method, url)) if method.chars().all(|c| c.is_ascii_uppercase()) => {
+            (method.to_owned(), url.trim().to_owned())
+        }
         _ => ("GET".to_owned(), first.to_owned()),
     };
     let mut headers = Vec::new();

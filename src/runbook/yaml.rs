@@ -97,9 +97,8 @@ pub struct SyntaxError {
 /// the runbook file (at column 1) and whose lines are all indented by
 /// `indent` columns in the file.
 pub fn load(text: &str, first_line: u32, indent: u32) -> Result<Option<Node>, SyntaxError> {
-    let at = |line: usize, col: usize| {
-        Location::new(first_line + to_u32(line.saturating_sub(1)), indent + to_u32(col) + 1)
-    };
+    let at =
+        |line: usize, col: usize| Location::new(first_line + to_u32(line.saturating_sub(1)), indent + to_u32(col) + 1);
     match MarkedYaml::load_from_str(text) {
         Ok(documents) => Ok(documents.into_iter().next().map(|doc| convert(doc, &at))),
         Err(error) => {

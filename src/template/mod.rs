@@ -97,7 +97,8 @@ impl Values {
     }
 
     fn context(&self) -> Value {
-        let mut map: BTreeMap<String, Value> = self.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let mut map: BTreeMap<String, Value> =
+            self.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
         for secret in &self.secrets {
             map.insert(secret.clone(), Value::from(MASK));
         }
@@ -139,14 +140,17 @@ pub fn render_display(text: &str, values: &Values, quoting: Quoting) -> Rendered
                 let value = value.to_string();
                 let masked = values.secrets.iter().any(|s| expr == s) || value == MASK;
                 match quoting {
-                    Quoting::Shell if !masked => out.push_str(&shell::quote(&value, shell::quote_context(text, range.start))),
+                    Quoting::Shell if !masked => {
+                        out.push_str(&shell::quote(&value, shell::quote_context(text, range.start)))
+                    }
                     Quoting::Sql if !masked => out.push_str(&sql_literal(&value)),
                     _ => out.push_str(&value),
                 }
             }
             _ => {
-                for name in undeclared(expr, |name| values.vars.contains_key(name) || values.secrets.iter().any(|s| s == name))
-                    .unwrap_or_else(|_| vec![expr.to_owned()])
+                for name in
+                    undeclared(expr, |name| values.vars.contains_key(name) || values.secrets.iter().any(|s| s == name))
+                        .unwrap_or_else(|_| vec![expr.to_owned()])
                 {
                     let bucket = if values.declared.contains(&name) { &mut missing } else { &mut unknown };
                     if !bucket.contains(&name) {

@@ -20,7 +20,11 @@ fn fuzz_regressions_parse_and_lint_cleanly() {
         let lines = u32::try_from(runbook::source::line_count(&text)).unwrap();
         for diagnostic in lint::lint(&parsed, Context { today: jiff::civil::date(2026, 1, 1) }) {
             let location = diagnostic.location;
-            assert!(location.line >= 1 && location.line <= lines && location.column >= 1, "{}: {diagnostic:?}", path.display());
+            assert!(
+                location.line >= 1 && location.line <= lines && location.column >= 1,
+                "{}: {diagnostic:?}",
+                path.display()
+            );
         }
         let _ = shell::parse(&text);
         let _ = safety::assess_shell(&text, safety::Context::default());

@@ -11,7 +11,13 @@ fn findings(contents: &str) -> Vec<(u64, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["severity"].as_str().unwrap().to_owned(), r["rule"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["severity"].as_str().unwrap().to_owned(),
+                r["rule"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -42,10 +48,7 @@ fn text_output_names_file_line_column_severity_and_rule() {
 
 #[test]
 fn json_output_is_an_array_of_records() {
-    let output = Test::new()
-        .file("rb.md", "# Ops {{TEAM}}\n")
-        .args(&["lint", "--format", "json", "rb.md"])
-        .run();
+    let output = Test::new().file("rb.md", "# Ops {{TEAM}}\n").args(&["lint", "--format", "json", "rb.md"]).run();
     let records: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(
         records,
@@ -142,7 +145,10 @@ fn shell_variables_used_but_never_set_are_errors() {
 #[test]
 fn destructive_steps_need_confirmation() {
     let doc = "---\nservices:\n  tornado: {}\n---\n# Ops\n\n```sh\nsystemctl stop nginx\n```\n\n```sh\nsudo systemctl stop tornado\n```\n\n```sh {confirm}\nrm -rf /var/cache/app\n```\n\n```sql\nDELETE FROM sessions;\n```\n\n```sql\nDELETE FROM sessions WHERE expired;\n```\n\n```redis\nFLUSHALL\n```\n";
-    assert_eq!(findings(doc), [f(12, "error", "destructive"), f(20, "error", "destructive"), f(28, "error", "destructive")]);
+    assert_eq!(
+        findings(doc),
+        [f(12, "error", "destructive"), f(20, "error", "destructive"), f(28, "error", "destructive")]
+    );
 }
 
 #[test]
@@ -177,8 +183,13 @@ fn unknown_attributes_and_keys_get_did_you_mean() {
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", output.stdout);
     assert!(lines[0].starts_with("rb.md:2:1: warning[unknown-key]: front-matter key `enviroments` is not one runwell knows (did you mean `environments`?)"));
-    assert!(lines[1].starts_with("rb.md:9:1: error[unknown-attribute]: unknown attribute `confrim` (did you mean `confirm`?)"));
-    assert!(lines[2].starts_with("rb.md:16:3: error[unknown-key]: check `api` has no key `expct` (did you mean `expect`?)"));
+    assert!(
+        lines[1]
+            .starts_with("rb.md:9:1: error[unknown-attribute]: unknown attribute `confrim` (did you mean `confirm`?)")
+    );
+    assert!(
+        lines[2].starts_with("rb.md:16:3: error[unknown-key]: check `api` has no key `expct` (did you mean `expect`?)")
+    );
 }
 
 #[test]

@@ -79,7 +79,12 @@ fn list_json_has_ids_lines_steps_and_safety() {
         .unwrap()
         .iter()
         .map(|p| {
-            (p["id"].as_str().unwrap().to_owned(), p["line"].as_u64().unwrap(), p["steps"].as_u64().unwrap(), p["safety"].as_str().unwrap().to_owned())
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["line"].as_u64().unwrap(),
+                p["steps"].as_u64().unwrap(),
+                p["safety"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     assert_eq!(
@@ -92,7 +97,10 @@ fn list_json_has_ids_lines_steps_and_safety() {
             ("option-b-terminate-it".to_owned(), 31, 1, "destructive".to_owned()),
         ]
     );
-    assert_eq!(listing["checks"][1], serde_json::json!({"name": "db-ready", "kind": "postgres", "target": "postgres://127.0.0.1:5432/postgres", "layer": null, "line": 15}));
+    assert_eq!(
+        listing["checks"][1],
+        serde_json::json!({"name": "db-ready", "kind": "postgres", "target": "postgres://127.0.0.1:5432/postgres", "layer": null, "line": 15})
+    );
     assert_eq!(listing["services"][1], serde_json::json!({"name": "app", "after": ["db"], "checks": ["app-health"]}));
 }
 

@@ -69,7 +69,8 @@ fn show_uses_environment_values() {
 #[test]
 fn substituted_values_stay_one_shell_word() {
     // regression: `--set 'label=x; touch pwned'` must not become a second command
-    let output = Test::new().file("gw.md", RUNBOOK).args(&["show", "gw.md", "restart", "--set", "label=x; touch pwned"]).run();
+    let output =
+        Test::new().file("gw.md", RUNBOOK).args(&["show", "gw.md", "restart", "--set", "label=x; touch pwned"]).run();
     assert!(output.stdout.contains("systemctl restart gateway --reason 'x; touch pwned'\n"), "{}", output.stdout);
 }
 
@@ -77,8 +78,13 @@ fn substituted_values_stay_one_shell_word() {
 fn show_names_variables_that_still_need_values() {
     let output = Test::new().file("gw.md", RUNBOOK).args(&["show", "gw.md", "stop-a-backend"]).run();
     assert!(output.stdout.contains("SELECT pg_terminate_backend({{ pid }});"), "{}", output.stdout);
-    assert!(output.stdout.ends_with("needs values for: pid (a run asks for them; or pass --set pid=…)\n"), "{}", output.stdout);
-    let output = Test::new().file("gw.md", RUNBOOK).args(&["show", "gw.md", "stop-a-backend", "--set", "pid=4242"]).run();
+    assert!(
+        output.stdout.ends_with("needs values for: pid (a run asks for them; or pass --set pid=…)\n"),
+        "{}",
+        output.stdout
+    );
+    let output =
+        Test::new().file("gw.md", RUNBOOK).args(&["show", "gw.md", "stop-a-backend", "--set", "pid=4242"]).run();
     assert!(output.stdout.contains("SELECT pg_terminate_backend(4242);"), "{}", output.stdout);
 }
 
@@ -94,7 +100,9 @@ fn unknown_procedure_environment_or_variable_exit_two_with_a_hint() {
         .file("gw.md", RUNBOOK)
         .args(&["show", "gw.md", "restart", "--env", "stagin"])
         .status(2)
-        .stderr("error: runbook `gateway` has no environment `stagin` (did you mean `staging`?); it declares: `staging`\n")
+        .stderr(
+            "error: runbook `gateway` has no environment `stagin` (did you mean `staging`?); it declares: `staging`\n",
+        )
         .run();
     Test::new()
         .file("gw.md", RUNBOOK)

@@ -93,7 +93,11 @@ impl Test {
         let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
         let status = output.status.code().expect("runwell exited, not killed");
-        assert!(self.status == -1 || status == self.status, "exit status {status} of runwell {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", self.args);
+        assert!(
+            self.status == -1 || status == self.status,
+            "exit status {status} of runwell {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            self.args
+        );
         if let Some(expected) = &self.stdout {
             pretty_assert(expected, &stdout, "stdout");
         }
