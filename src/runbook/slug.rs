@@ -25,17 +25,17 @@ impl Slugger {
 }
 
 fn slugify(title: &str) -> String {
-    title
-        .trim()
-        .chars()
-        .flat_map(char::to_lowercase)
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            '-' | '_' => Some(c),
-            c if c.is_alphanumeric() => Some(c),
-            _ => None,
-        })
-        .collect()
+    let mut slug = String::with_capacity(title.len());
+    for c in title.trim().chars() {
+        match c {
+            ' ' => slug.push('-'),
+            '-' | '_' => slug.push(c),
+            c if c.is_ascii_alphanumeric() => slug.push(c.to_ascii_lowercase()),
+            c if c.is_alphanumeric() => slug.extend(c.to_lowercase()),
+            _ => {}
+        }
+    }
+    slug
 }
 
 #[cfg(test)]
