@@ -5,7 +5,8 @@
 //! measured in the same run: reading the files (`cat` speed) for the
 //! binary, and bare pulldown-cmark event iteration for the parser.
 //!
-//! Run: `bench/lint.sh` (or `cargo bench --bench lint`).
+//! Run: `bench/lint.sh` (or `cargo bench --bench lint`). `bench/lint.sh
+//! --keep DIR` also leaves the generated runbooks in DIR, for profiling.
 
 // Counts and byte totals here are far below 2^52; f64 is exact for them.
 #![allow(clippy::cast_precision_loss)]
@@ -15,14 +16,24 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+// The same allocator as the `runwell` binary, so in-process figures match it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FILES: usize = 1_000;
 const ROUNDS: usize = 5;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let texts: Vec<String> = (0..FILES).map(runbook).collect();
+    let args: Vec<String> = std::env::args().collect();
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1));
     for (i, text) in texts.iter().enumerate() {
         std::fs::write(dir.path().join(format!("runbook-{i:04}.md")), text).unwrap();
+        if let Some(keep) = keep {
+            std::fs::create_dir_all(keep).unwrap();
+            std::fs::write(Path::new(keep).join(format!("runbook-{i:04}.md")), text).unwrap();
+        }
     }
     let bytes: usize = texts.iter().map(String::len).sum();
     let mb = bytes as f64 / 1e6;

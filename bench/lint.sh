@@ -3,4 +3,4 @@
 # against baselines measured in the same run. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo bench --bench lint "$@"
+exec cargo bench --bench lint -- "$@"

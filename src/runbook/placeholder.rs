@@ -22,6 +22,10 @@ pub fn find(text: &str, angles: bool) -> Vec<(Range<usize>, Found<'_>)> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
+        // Most text holds neither character: jump straight to the next candidate.
+        let next = if angles { memchr::memchr2(b'{', b'<', &bytes[i..]) } else { memchr::memchr(b'{', &bytes[i..]) };
+        let Some(skip) = next else { break };
+        i += skip;
         match bytes[i] {
             b'{' if bytes.get(i + 1) == Some(&b'{') => {
                 if let Some((end, expr)) = template_at(text, i) {

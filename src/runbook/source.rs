@@ -30,11 +30,7 @@ impl LineIndex {
 /// `\r\n` (once, at the `\n`) and a lone `\r`.
 fn line_ends(source: &str) -> impl Iterator<Item = usize> + '_ {
     let bytes = source.as_bytes();
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
-        .map(|(i, _)| i)
+    memchr::memchr2_iter(b'\n', b'\r', bytes).filter(move |&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// The number of lines in `source`, counted as `LineIndex` counts them.
