@@ -183,7 +183,7 @@ impl<'s> Builder<'s> {
                     }
                 }
                 Event::End(TagEnd::Paragraph) | Event::Start(Tag::List(_) | Tag::BlockQuote(_)) => {
-                    self.finish_task(&mut items)
+                    self.finish_task(&mut items);
                 }
                 Event::End(TagEnd::Item) => {
                     self.finish_task(&mut items);

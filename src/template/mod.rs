@@ -141,7 +141,7 @@ pub fn render_display(text: &str, values: &Values, quoting: Quoting) -> Rendered
                 let masked = values.secrets.iter().any(|s| expr == s) || value == MASK;
                 match quoting {
                     Quoting::Shell if !masked => {
-                        out.push_str(&shell::quote(&value, shell::quote_context(text, range.start)))
+                        out.push_str(&shell::quote(&value, shell::quote_context(text, range.start)));
                     }
                     Quoting::Sql if !masked => out.push_str(&sql_literal(&value)),
                     _ => out.push_str(&value),
