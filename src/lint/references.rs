@@ -22,16 +22,17 @@ pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
     environments(runbook, out);
     for check in &runbook.checks {
         for (key, expr) in [("expect", &check.expect), ("warn", &check.warn)] {
-            if let Some(expr) = expr
-                && let Err(error) = template::check_expression(expr)
-            {
-                out.push(Diagnostic::error(
-                    RULE,
-                    check.location,
-                    format!("check `{}` has an `{key}` that is not a valid expression: {error}", check.name),
-                ));
-            }
+            invalid_expression(expr.as_deref(), check.location, &format!("check `{}` has an `{key}`", check.name), out);
         }
+    }
+}
+
+/// Reports `expr` (a `when`, `expect` or `warn`) if minijinja cannot read it.
+fn invalid_expression(expr: Option<&str>, location: Location, what: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(expr) = expr
+        && let Err(error) = template::check_expression(expr)
+    {
+        out.push(Diagnostic::error(RULE, location, format!("{what} that is not a valid expression: {error}")));
     }
 }
 
@@ -196,14 +197,9 @@ fn steps(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
             }
             _ => {}
         }
-        if let Some(when) = &step.attributes.when
-            && let Err(error) = template::check_expression(when)
-        {
-            out.push(Diagnostic::error(
-                RULE,
-                step.location,
-                format!("step `{}` has a `when` that is not a valid expression: {error}", step.id),
-            ));
+        let attributes = &step.attributes;
+        for (key, expr) in [("when", &attributes.when), ("expect", &attributes.expect)] {
+            invalid_expression(expr.as_deref(), step.location, &format!("step `{}` has a `{key}`", step.id), out);
         }
     }
 }

@@ -223,3 +223,9 @@ fn invalid_utf8_is_reported_and_the_rest_still_checked() {
 fn toml_front_matter_is_skipped() {
     assert_eq!(findings("+++\ntitle = \"x\"\n+++\n# Ops {{X}}\n"), [f(4, "warning", "placeholder")]);
 }
+
+#[test]
+fn invalid_expressions_in_when_expect_and_warn_are_errors() {
+    let doc = "# Ops\n\n```sh {when=\"steps.a.ok and\"}\nuptime\n```\n\n```http {expect=\"status ==\"}\nGET http://127.0.0.1/health\n```\n\n```checks\n- name: api\n  http: http://127.0.0.1/\n  warn: latency_ms <\n```\n";
+    assert_eq!(findings(doc), [f(3, "error", "references"), f(7, "error", "references"), f(12, "error", "references")]);
+}
