@@ -67,7 +67,8 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
     candidates
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(&name, candidate), candidate))
-        .filter(|&(distance, candidate)| distance > 0 && distance <= if candidate.len() <= 4 { 1 } else { 2 })
+        // at most two edits, and few for the word's length: `b` is no typo of `a`
+        .filter(|&(distance, candidate)| distance > 0 && distance <= 2 && distance * 3 <= candidate.len())
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, candidate)| candidate)
 }
@@ -75,4 +76,17 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 /// Formats " (did you mean `x`?)" or nothing.
 pub fn hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     did_you_mean(name, candidates).map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_and_not_far_fetched() {
+        assert_eq!(did_you_mean("confrim", ["confirm", "name"]), Some("confirm"));
+        assert_eq!(did_you_mean("enviroments", ["environments"]), Some("environments"));
+        assert_eq!(did_you_mean("b", ["a"]), None);
+        assert_eq!(did_you_mean("title", ["runbook", "vars"]), None);
+    }
 }
