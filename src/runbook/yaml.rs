@@ -106,7 +106,11 @@ pub fn load(text: &str, first_line: u32, indent: u32) -> Result<Option<Node>, Sy
         Ok(documents) => Ok(documents.into_iter().next().map(|doc| convert(doc, &at))),
         Err(error) => {
             let marker = error.marker();
-            Err(SyntaxError { location: at(marker.line(), marker.col()), message: error.info().to_owned() })
+            // An error "at the end of input" sits on the line after the last
+            // one; point at the last line the text really has.
+            let last_line = super::source::line_count(text.trim_end_matches(['\n', '\r']));
+            let (line, col) = if marker.line() > last_line { (last_line, 0) } else { (marker.line(), marker.col()) };
+            Err(SyntaxError { location: at(line, col), message: error.info().to_owned() })
         }
     }
 }
@@ -159,8 +163,15 @@ mod tests {
     }
 
     #[test]
+    fn errors_at_the_end_of_input_stay_inside_the_text() {
+        // regression (fuzz): an unclosed `checks` fence at the end of a file put the error past its last line
+        let error = load("- use: a \\\n  b: [\n", 150, 0).unwrap_err();
+        assert!(error.location.line <= 151, "{error:?}");
+    }
+
+    #[test]
     fn syntax_errors_are_located() {
         let error = load("a: [1, 2\n", 3, 0).unwrap_err();
-        assert_eq!(error.location.line, 4);
+        assert_eq!(error.location.line, 3);
     }
 }
