@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use crate::runbook::{self, Diagnostic, Location, Parsed};
+use crate::runbook::source::LineIndex;
+use crate::runbook::{self, Diagnostic, Parsed};
 
 /// Expands `paths` into runbook files: files as given, directories searched
 /// for `*.md` and `*.markdown` (skipping hidden and git-ignored entries), in
@@ -40,15 +41,14 @@ pub fn load(path: &Path) -> Result<Parsed, Error> {
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            let prefix = &text[..valid.min(text.len())];
-            let line = prefix.matches('\n').count() + 1;
-            let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            // the text before the first invalid byte is the same in the lossy copy
+            let location = LineIndex::new(&text).location(&text, valid);
             let mut parsed = runbook::parse(path, &text);
             parsed.diagnostics.insert(
                 0,
                 Diagnostic::error(
                     "encoding",
-                    Location::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX)),
+                    location,
                     "this file is not valid UTF-8 here; invalid bytes were read as `\u{fffd}` — save the file as UTF-8",
                 ),
             );

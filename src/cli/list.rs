@@ -71,10 +71,8 @@ pub(super) fn safety_name(safety: Safety) -> &'static str {
 
 fn listing(runbook: &Runbook) -> Listing<'_> {
     let procedures = runbook
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.level > 0 && !s.all_steps.is_empty())
+        .procedure_indices()
+        .map(|i| (i, &runbook.sections[i]))
         .map(|(i, s)| Procedure {
             id: &s.id,
             title: &s.title,

@@ -14,8 +14,7 @@ use crate::template::{self, Quoting, Values};
 pub(super) fn run(path: &Path, procedure: &str, env: Option<&str>, sets: &[String]) -> Result<ExitCode, Error> {
     let parsed = files::load(path)?;
     let runbook = &parsed.runbook;
-    let Some(index) = runbook.sections.iter().position(|s| s.id == procedure && !s.all_steps.is_empty() && s.level > 0)
-    else {
+    let Some(index) = runbook.procedure_indices().find(|&i| runbook.sections[i].id == procedure) else {
         return Err(Error::UnknownProcedure {
             runbook: runbook.name.clone(),
             procedure: procedure.to_owned(),

@@ -110,7 +110,12 @@ pub fn parse(path: &Path, source: &str) -> Parsed {
 impl Runbook {
     /// Sections that hold steps (directly or below), excluding the preamble.
     pub fn procedures(&self) -> impl Iterator<Item = &Section> {
-        self.sections.iter().filter(|s| s.level > 0 && !s.all_steps.is_empty())
+        self.procedure_indices().map(|i| &self.sections[i])
+    }
+
+    /// Indices into `sections` of the procedures, in document order.
+    pub fn procedure_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.sections.len()).filter(|&i| self.sections[i].level > 0 && !self.sections[i].all_steps.is_empty())
     }
 
     /// The section with this id.

@@ -240,9 +240,7 @@ impl<'s> Builder<'s> {
         }
         let info = attributes::parse(&open.info, location, &mut self.diagnostics);
         let mut body = open.body;
-        if body.is_empty() {
-            // an empty block still needs a map so locations inside it resolve
-        } else if !body.ends_with('\n') {
+        if !body.is_empty() && !body.ends_with('\n') {
             body.push('\n');
         }
         let mut map = open.map;
@@ -472,8 +470,11 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// Whether `offset` falls in one of `ranges`, which are in document order
+/// and do not overlap.
 fn contains(ranges: &[Range<usize>], offset: usize) -> bool {
-    ranges.iter().any(|r| r.contains(&offset))
+    let after = ranges.partition_point(|r| r.start <= offset);
+    after.checked_sub(1).is_some_and(|i| ranges[i].contains(&offset))
 }
 
 /// "Option A — Rolling restart" → `A`; "Option 2: Restart `PgBouncer`" → `2`.

@@ -123,8 +123,7 @@ pub struct Rendered {
 /// Renders `text` for a person to read: secrets masked, values quoted as
 /// they would be when run, unresolved placeholders left as written.
 pub fn render_display(text: &str, values: &Values, quoting: Quoting) -> Rendered {
-    let mut env = environment();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let env = &*RENDERING;
     let context = values.context();
     let mut out = String::with_capacity(text.len());
     let mut missing = Vec::new();
@@ -191,6 +190,13 @@ pub fn check_expression(expr: &str) -> Result<(), String> {
 /// One environment for analysing expressions: building one per placeholder
 /// cost lint more than all the rest of its rules.
 static ANALYSIS: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(environment);
+
+/// Rendering fails on an undefined name instead of printing nothing.
+static RENDERING: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(|| {
+    let mut env = environment();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env
+});
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
