@@ -3,6 +3,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of the code.
 
+pub mod check;
 pub mod cli;
 pub mod lint;
 pub mod runbook;

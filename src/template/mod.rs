@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
+use crate::runbook::front_matter::SecretSource;
 use crate::runbook::placeholder::{self, Found};
 use crate::runbook::shell;
 use crate::runbook::{Runbook, diagnostic};
@@ -45,6 +46,8 @@ pub struct Values {
     /// Every declared variable, with a value or not.
     declared: Vec<String>,
     secrets: Vec<String>,
+    /// Where each secret's value comes from; read only when a value is used.
+    secret_sources: Vec<(String, SecretSource)>,
     env: Option<String>,
     runbook: String,
 }
@@ -91,6 +94,7 @@ impl Values {
             vars,
             declared: front.vars.iter().map(|v| v.name.clone()).collect(),
             secrets: front.secrets.iter().map(|s| s.name.clone()).collect(),
+            secret_sources: front.secrets.iter().map(|s| (s.name.clone(), s.source.clone())).collect(),
             env: env.map(str::to_owned),
             runbook: runbook.name.clone(),
         })
@@ -107,6 +111,112 @@ impl Values {
         }
         map.insert("runbook".to_owned(), Value::from(self.runbook.as_str()));
         Value::from_object(map)
+    }
+}
+
+/// Values with the real secrets, for use, never for display: what a probe
+/// connects with. Text shown to anyone goes through [`Redactor`] first.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    context: Value,
+    /// Secret names whose source gave nothing, with why.
+    unset: Vec<(String, String)>,
+    redactor: Redactor,
+}
+
+impl Values {
+    /// Reads every declared secret from its source (an environment variable
+    /// or a file). A secret that cannot be read is not an error until a
+    /// template uses it.
+    pub fn with_secrets(&self) -> Secrets {
+        let mut map: BTreeMap<String, Value> =
+            self.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let mut unset = Vec::new();
+        let mut redactor = Redactor::default();
+        for (name, source) in &self.secret_sources {
+            let value = match source {
+                SecretSource::Env(var) => std::env::var(var).map_err(|_| format!("export {var}")),
+                SecretSource::File(path) => std::fs::read_to_string(path)
+                    .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
+                    .map_err(|e| format!("cannot read {path}: {e}")),
+            };
+            match value {
+                Ok(value) => {
+                    redactor.add(&value);
+                    map.insert(name.clone(), Value::from(value));
+                }
+                Err(why) => unset.push((name.clone(), why)),
+            }
+        }
+        if let Some(env) = &self.env {
+            map.insert("env".to_owned(), Value::from(env.as_str()));
+        }
+        map.insert("runbook".to_owned(), Value::from(self.runbook.as_str()));
+        Secrets { context: Value::from_object(map), unset, redactor }
+    }
+}
+
+impl Secrets {
+    /// Renders `text` with real values and no quoting: a URL, a host, a
+    /// header. Fails on anything undefined, naming what is missing.
+    pub fn render(&self, text: &str) -> Result<String, String> {
+        if !text.contains("{{") {
+            return Ok(text.to_owned());
+        }
+        RENDERING.render_str(text, &self.context).map_err(|error| {
+            let defined = |name: &str| self.context.get_attr(name).is_ok_and(|v| !v.is_undefined());
+            let mut names = Vec::new();
+            for (_, found) in placeholder::find(text, false) {
+                if let Found::Template(expr) = found {
+                    names.extend(undeclared(expr, defined).unwrap_or_default());
+                }
+            }
+            match names.first() {
+                Some(name) => match self.unset.iter().find(|(n, _)| n == name) {
+                    Some((_, why)) => format!("secret `{name}` is not set ({why})"),
+                    None => format!("`{name}` has no value; pass --set {name}=…"),
+                },
+                None => format!("cannot render `{text}`: {error}"),
+            }
+        })
+    }
+
+    /// What masks this run's secrets in anything shown.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+}
+
+/// Replaces every secret value in text with [`MASK`].
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so a secret containing another is masked whole.
+    values: Vec<String>,
+}
+
+impl Redactor {
+    /// Masks `value` from now on. Empty values mask nothing.
+    pub fn add(&mut self, value: &str) {
+        if value.is_empty() || self.values.iter().any(|v| v == value) {
+            return;
+        }
+        self.values.push(value.to_owned());
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// `text` with every secret value masked.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for value in &self.values {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 }
 
@@ -180,6 +290,12 @@ pub fn undeclared(expr: &str, declared: impl Fn(&str) -> bool) -> Result<Vec<Str
     let mut names: Vec<String> = expression.undeclared_variables(false).into_iter().filter(|n| !declared(n)).collect();
     names.sort();
     Ok(names)
+}
+
+/// Compiles `expr` (an `expect:` or `when=`) for evaluation: names it uses
+/// that the context does not define are errors, never silently false.
+pub fn compile_expression(expr: &str) -> Result<minijinja::Expression<'static, 'static>, String> {
+    RENDERING.compile_expression_owned(expr.to_owned()).map_err(|e| e.to_string())
 }
 
 /// Checks that `expr` (a `when=` or `expect:`) is a valid expression.
