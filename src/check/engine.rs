@@ -111,7 +111,7 @@ async fn one(check: &Resolved, context: &Context, expressions: &Expressions, tim
             runbook: check.runbook.clone(),
             name: check.name.clone(),
             layer: check.layer.clone(),
-            kind: check.kind,
+            kind: Some(check.kind),
             target: check.shown_target.clone(),
             expected: expect.map_or_else(|| default_expectation(check.kind).to_owned(), |e| e.source().to_owned()),
             status: verdict.status,

@@ -131,7 +131,8 @@ pub struct Outcome {
     pub runbook: String,
     pub name: String,
     pub layer: Option<String>,
-    pub kind: crate::runbook::ProbeKind,
+    /// None for a check that could not be read.
+    pub kind: Option<crate::runbook::ProbeKind>,
     /// The target as rendered, secrets masked.
     pub target: String,
     /// What the check expects: its `expect:` or the probe's default.

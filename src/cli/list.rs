@@ -114,14 +114,14 @@ fn listing(runbook: &Runbook) -> Listing<'_> {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::NOTHING).set_header(header.iter().map(|h| h.to_uppercase()));
     table
 }
 
 /// Writes a table without the trailing padding of its last column.
-fn write_table(out: &mut impl Write, table: &Table) -> std::io::Result<()> {
+pub(super) fn write_table(out: &mut impl Write, table: &Table) -> std::io::Result<()> {
     for line in table.lines() {
         writeln!(out, "{}", line.trim_end())?;
     }

@@ -2,11 +2,16 @@
 //! mapping from outcomes to exit statuses.
 //!
 //! Exit statuses: `lint` exits 0 (no errors), 1 (errors found) or 2 (could
-//! not run). Every subcommand exits 2 on a usage error or an unreadable file.
+//! not run), and every other subcommand exits 2 on a usage error or an
+//! unreadable file — except `check`, which follows the Nagios plugin
+//! convention: 0 ok, 1 warning, 2 critical, 3 unknown, and 3 when it could
+//! not run.
 
+mod check;
 mod files;
 mod lint;
 mod list;
+mod matrix;
 mod show;
 
 use std::io::Write;
@@ -41,6 +46,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the health-check matrix: every check the runbooks define, concurrently.
+    ///
+    /// Exit status, as for a Nagios plugin: 0 every check ok, 1 the worst is a warning,
+    /// 2 the worst is critical, 3 the worst is unknown — and 3 when the checks could not be run
+    /// at all (bad arguments, unreadable runbook, unknown environment or check).
+    Check {
+        /// Runbook files, or directories searched for `*.md`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Run only this check (repeatable).
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+        /// Use this environment's variable values.
+        #[arg(long)]
+        env: Option<String>,
+        /// Set a variable: `--set name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        #[arg(long, value_enum, default_value_t = check::CheckFormat::Text)]
+        format: check::CheckFormat,
+        /// At most this many checks in flight at once.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+        /// Timeout for checks that do not set their own (e.g. `5s`, `500ms`).
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+    },
     /// Show a procedure's steps exactly as they would run: variables substituted, secrets masked.
     Show {
         path: PathBuf,
@@ -70,6 +102,10 @@ pub enum Error {
     Walk { path: PathBuf, message: String },
     #[error("runbook `{runbook}` has no procedure `{procedure}`{hint}; `runwell list {path}` shows them")]
     UnknownProcedure { runbook: String, procedure: String, hint: String, path: String },
+    #[error("no check is called `{name}`{hint}; `runwell list` shows a runbook's checks")]
+    UnknownCheck { name: String, hint: String },
+    #[error("{} defines no checks", paths.join(", "))]
+    NoChecks { paths: Vec<String> },
     #[error(transparent)]
     Template(#[from] crate::template::Error),
     #[error("cannot write output: {0}")]
@@ -78,22 +114,45 @@ pub enum Error {
 
 /// Parses the process arguments, runs the subcommand and returns its status.
 pub fn main() -> ExitCode {
-    let arguments = Arguments::parse();
+    // `check` may be run by a monitoring system, where 2 means critical:
+    // its usage errors are unknown (3), as a Nagios plugin's are.
+    let is_check = std::env::args_os().nth(1).is_some_and(|a| a == "check");
+    let cannot_run = if is_check { check::CANNOT_RUN } else { 2 };
+    let arguments = match Arguments::try_parse() {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(cannot_run) } else { ExitCode::SUCCESS };
+        }
+    };
     match run(arguments) {
         Ok(code) => code,
         Err(error) => {
             let mut stderr = anstream::stderr();
             let style = anstyle::AnsiColor::Red.on_default().bold();
             let _ = writeln!(stderr, "{style}error{style:#}: {error}");
-            ExitCode::from(2)
+            ExitCode::from(cannot_run)
         }
     }
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::runbook::front_matter::parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration like `5s`"))
 }
 
 fn run(arguments: Arguments) -> Result<ExitCode, Error> {
     match arguments.command {
         Command::Lint { paths, format } => lint::run(&paths, format),
         Command::List { path, format } => list::run(&path, format),
+        Command::Check { paths, only, env, sets, format, concurrency, timeout } => check::run(&check::Config {
+            paths,
+            only,
+            env,
+            sets,
+            format,
+            concurrency: usize::from(concurrency),
+            timeout,
+        }),
         Command::Show { path, procedure, env, sets } => show::run(&path, &procedure, env.as_deref(), &sets),
     }
 }

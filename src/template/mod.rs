@@ -204,6 +204,13 @@ impl Redactor {
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
+    /// Masks everything `other` masks.
+    pub fn extend(&mut self, other: &Redactor) {
+        for value in &other.values {
+            self.add(value);
+        }
+    }
+
     /// `text` with every secret value masked.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
@@ -311,6 +318,13 @@ static ANALYSIS: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock
 static RENDERING: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(|| {
     let mut env = environment();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // `send: "PING\r\n"` must keep its line end.
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default syntax is valid"),
+    );
     env
 });
 

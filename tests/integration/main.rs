@@ -1,10 +1,12 @@
 //! Integration tests: one binary that drives the real `runwell` executable,
 //! one module per feature.
 
+mod check;
 mod examples;
 mod fixtures;
 mod fuzz_regressions;
 mod lint;
 mod list;
+mod servers;
 mod show;
 mod test;

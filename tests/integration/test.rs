@@ -10,6 +10,7 @@ pub struct Test {
     dir: tempfile::TempDir,
     args: Vec<String>,
     stdin: Option<String>,
+    env: Vec<(String, String)>,
     stdout: Option<String>,
     stderr: Option<String>,
     status: i32,
@@ -26,6 +27,7 @@ impl Test {
             dir: tempfile::tempdir().expect("temporary directory"),
             args: Vec::new(),
             stdin: None,
+            env: Vec::new(),
             stdout: None,
             stderr: None,
             status: 0,
@@ -42,6 +44,12 @@ impl Test {
 
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the run.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -80,6 +88,7 @@ impl Test {
     pub fn run(self) -> Output {
         let mut child = runwell()
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
