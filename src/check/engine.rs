@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::expect::{Compiled, judge};
@@ -41,20 +40,11 @@ pub struct Context {}
 pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Progress>) -> Vec<Outcome> {
     let expressions = Arc::new(compile(&checks));
     let context = Arc::new(Context::default());
-    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let limit = options.concurrency.max(1);
     let total = checks.len();
-    let mut tasks = JoinSet::new();
-    for (index, check) in checks.into_iter().enumerate() {
-        let (expressions, context, limit) = (expressions.clone(), context.clone(), limit.clone());
-        let timeout = check.timeout.unwrap_or(options.timeout);
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
-            (index, one(&check, &context, &expressions, timeout).await)
-        });
-    }
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
+    let mut finish = |joined: Result<(usize, Outcome), tokio::task::JoinError>| {
         let (index, mut outcome) = joined.expect("a probe panicked");
         outcome.observed = options.redactor.redact(&outcome.observed);
         outcome.reason = options.redactor.redact(&outcome.reason);
@@ -63,6 +53,20 @@ pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Prog
         if let Some(progress) = &progress {
             progress(done);
         }
+    };
+    // Spawn no more tasks than may run: a waiting task would hold its whole
+    // future (every probe's state) in memory for nothing.
+    let mut tasks = JoinSet::new();
+    for (index, check) in checks.into_iter().enumerate() {
+        if tasks.len() >= limit {
+            finish(tasks.join_next().await.expect("the set is not empty"));
+        }
+        let (expressions, context) = (expressions.clone(), context.clone());
+        let timeout = check.timeout.unwrap_or(options.timeout);
+        tasks.spawn(async move { (index, one(&check, &context, &expressions, timeout).await) });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        finish(joined);
     }
     outcomes.into_iter().map(|o| o.expect("every check reports once")).collect()
 }

@@ -2,7 +2,8 @@
 //! small owned tree whose every node knows its line and column in the file,
 //! so that a misspelt key is reported where it is written.
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::Scalar;
+use saphyr_parser::{Event, Span, SpannedEventReceiver};
 
 use super::diagnostic::Location;
 use super::source::to_u32;
@@ -102,8 +103,9 @@ pub fn load(text: &str, first_line: u32, indent: u32) -> Result<Option<Node>, Sy
     // `new_from_str` reads the &str directly; `load_from_str` goes through a
     // char iterator and a lookahead buffer, which costs twice the time.
     let mut parser = saphyr_parser::Parser::new_from_str(text);
-    match MarkedYaml::load_from_parser(&mut parser) {
-        Ok(documents) => Ok(documents.into_iter().next().map(|doc| convert(doc, &at))),
+    let mut builder = Builder { at: &at, stack: Vec::new(), root: None };
+    match parser.load(&mut builder, false) {
+        Ok(()) => Ok(builder.root),
         Err(error) => {
             let marker = error.marker();
             // An error "at the end of input" sits on the line after the last
@@ -115,28 +117,69 @@ pub fn load(text: &str, first_line: u32, indent: u32) -> Result<Option<Node>, Sy
     }
 }
 
-fn convert(yaml: MarkedYaml<'_>, at: &impl Fn(usize, usize) -> Location) -> Node {
-    let location = at(yaml.span.start.line(), yaml.span.start.col());
-    let value = match yaml.data {
-        YamlData::Value(scalar) => scalar_value(scalar),
-        YamlData::Representation(text, _, _) => Value::String(text.into_owned()),
-        YamlData::Sequence(items) => Value::Sequence(items.into_iter().map(|item| convert(item, at)).collect()),
-        YamlData::Mapping(entries) => Value::Mapping(
-            entries
-                .into_iter()
-                .map(|(key, value)| {
-                    let mut key = convert(key, at);
-                    if let Some(text) = key.as_scalar_string() {
-                        key.value = Value::String(text);
+/// Builds [`Node`]s straight from the parser's events. (Loading saphyr's own
+/// tree first and converting it held two trees in memory at once: a matrix
+/// of 10,000 checks peaked at twice the memory.)
+struct Builder<'a, F> {
+    at: &'a F,
+    stack: Vec<Open>,
+    root: Option<Node>,
+}
+
+/// A collection whose end event has not come yet.
+enum Open {
+    Sequence(Location, Vec<Node>),
+    Mapping(Location, Vec<(Node, Node)>, Option<Node>),
+}
+
+impl<F: Fn(usize, usize) -> Location> Builder<'_, F> {
+    fn add(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => {
+                self.root.get_or_insert(node);
+            }
+            Some(Open::Sequence(_, items)) => items.push(node),
+            Some(Open::Mapping(_, entries, key)) => match key.take() {
+                Some(key) => entries.push((key, node)),
+                None => {
+                    let mut node = node;
+                    if let Some(text) = node.as_scalar_string() {
+                        node.value = Value::String(text);
                     }
-                    (key, convert(value, at))
-                })
-                .collect(),
-        ),
-        YamlData::Tagged(_, inner) => return convert(*inner, at),
-        YamlData::Alias(_) | YamlData::BadValue => Value::Null,
-    };
-    Node { location, value }
+                    *key = Some(node);
+                }
+            },
+        }
+    }
+}
+
+impl<'input, F: Fn(usize, usize) -> Location> SpannedEventReceiver<'input> for Builder<'_, F> {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
+        let location = (self.at)(span.start.line(), span.start.col());
+        match event {
+            Event::Scalar(text, style, _, tag) => {
+                let value = match Scalar::parse_from_cow_and_metadata(text.clone(), style, tag.as_ref()) {
+                    Some(scalar) => scalar_value(scalar),
+                    None => Value::String(text.into_owned()),
+                };
+                self.add(Node { location, value });
+            }
+            // Aliases are not expanded: expanding them lets a few lines of
+            // YAML demand gigabytes ("billion laughs").
+            Event::Alias(_) => self.add(Node { location, value: Value::Null }),
+            Event::SequenceStart(..) => self.stack.push(Open::Sequence(location, Vec::new())),
+            Event::MappingStart(..) => self.stack.push(Open::Mapping(location, Vec::new(), None)),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match self.stack.pop() {
+                    Some(Open::Sequence(location, items)) => Node { location, value: Value::Sequence(items) },
+                    Some(Open::Mapping(location, entries, _)) => Node { location, value: Value::Mapping(entries) },
+                    None => return,
+                };
+                self.add(node);
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
+        }
+    }
 }
 
 fn scalar_value(scalar: Scalar<'_>) -> Value {
