@@ -139,16 +139,17 @@ impl<F: Fn(usize, usize) -> Location> Builder<'_, F> {
                 self.root.get_or_insert(node);
             }
             Some(Open::Sequence(_, items)) => items.push(node),
-            Some(Open::Mapping(_, entries, key)) => match key.take() {
-                Some(key) => entries.push((key, node)),
-                None => {
+            Some(Open::Mapping(_, entries, key)) => {
+                if let Some(key) = key.take() {
+                    entries.push((key, node));
+                } else {
                     let mut node = node;
                     if let Some(text) = node.as_scalar_string() {
                         node.value = Value::String(text);
                     }
                     *key = Some(node);
                 }
-            },
+            }
         }
     }
 }
