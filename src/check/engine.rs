@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::expect::{Compiled, judge};
-use super::{DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, tcp};
+use super::{DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, postgres, redis, tcp};
 use crate::runbook::ProbeKind;
 use crate::template::Redactor;
 
@@ -132,6 +132,8 @@ async fn one(check: &Resolved, context: &Context, expressions: &Expressions, tim
 async fn probe(check: &Resolved, _context: &Context, timeout: Duration) -> Result<Observation, Failure> {
     match check.kind {
         ProbeKind::Tcp => tcp::probe(&check.target, &check.params, timeout).await,
+        ProbeKind::Redis => redis::probe(&check.target, &check.params, timeout).await,
+        ProbeKind::Postgres => postgres::probe(&check.target, &check.params, timeout).await,
         kind => Err(Failure(Verdict::unknown(format!("the {kind} probe is not available in this build")))),
     }
 }

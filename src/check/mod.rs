@@ -15,8 +15,12 @@
 mod engine;
 mod expect;
 mod params;
+mod postgres;
+mod redis;
 mod resolve;
 mod tcp;
+#[cfg(test)]
+mod testing;
 
 use std::fmt;
 use std::time::Duration;

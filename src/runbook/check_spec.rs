@@ -79,7 +79,7 @@ impl ProbeKind {
             ProbeKind::Tls => &["servername", "insecure"],
             ProbeKind::Dns => &["record", "server"],
             // `command` for redis is the command to send; for `command` probes it is the key itself.
-            ProbeKind::Redis => &["command", "password", "db"],
+            ProbeKind::Redis => &["command", "password", "username", "db"],
             ProbeKind::Postgres => &["query", "password", "pgbouncer"],
             ProbeKind::Command => &["nagios", "cwd"],
             ProbeKind::Systemd => &["enabled"],
