@@ -119,9 +119,12 @@ fn judge(target: &str, wanted: &Wanted, seen: Seen) -> Observation {
             return observation;
         }
         Seen::Unreachable(why) => {
-            fields.insert("exists".to_owned(), false.into());
+            // Whether it exists is unknown (a parent directory may be closed
+            // to us), so `exists` is left out rather than said to be false.
             let reason = format!("cannot look at {target}: {why}");
-            return Observation::new(fields, "unreachable", Verdict::critical(reason));
+            let mut observation = Observation::new(fields, "unreachable", Verdict::critical(reason.clone()));
+            observation.missing.push(("exists", reason));
+            return observation;
         }
         Seen::Found { meta, read, key } => (meta, read, key),
     };

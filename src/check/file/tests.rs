@@ -176,3 +176,13 @@ async fn malformed_parameters_are_unknown() {
         assert_eq!(failure.0.status, Status::Unknown, "{params}");
     }
 }
+
+#[tokio::test]
+async fn a_path_through_a_file_is_critical_without_claiming_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "plain", b"x", 0o644);
+    let seen = look(&file.join("child"), &json!({})).await;
+    assert_eq!(seen.default.status, Status::Critical);
+    assert!(seen.default.reason.starts_with("cannot look at "), "{}", seen.default.reason);
+    assert!(!seen.fields.contains_key("exists"));
+}
