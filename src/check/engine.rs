@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::expect::{Compiled, judge};
-use super::{DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, postgres, redis, tcp};
+use super::{
+    DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, command, disk, file, pidfile, postgres,
+    redis, systemd, tcp,
+};
 use crate::runbook::ProbeKind;
 use crate::template::Redactor;
 
@@ -33,8 +36,19 @@ impl Default for Options {
 pub type Progress = Box<dyn Fn(usize) + Send + Sync>;
 
 /// What probes share across one run: connection pools and clients.
-#[derive(Debug, Default)]
-pub struct Context {}
+#[derive(Debug)]
+pub struct Context {
+    /// The program `systemd` checks run: `systemctl` from `PATH`. A field
+    /// rather than a constant so tests can run a stand-in that prints real
+    /// `systemctl show` output where systemd is not PID 1.
+    pub systemctl: String,
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context { systemctl: "systemctl".to_owned() }
+    }
+}
 
 /// Runs `checks` and returns their outcomes in the same order.
 pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Progress>) -> Vec<Outcome> {
@@ -129,11 +143,17 @@ async fn one(check: &Resolved, context: &Context, expressions: &Expressions, tim
 }
 
 /// Calls the probe for the check's kind.
-async fn probe(check: &Resolved, _context: &Context, timeout: Duration) -> Result<Observation, Failure> {
+async fn probe(check: &Resolved, context: &Context, timeout: Duration) -> Result<Observation, Failure> {
+    let (target, params) = (&check.target, &check.params);
     match check.kind {
-        ProbeKind::Tcp => tcp::probe(&check.target, &check.params, timeout).await,
-        ProbeKind::Redis => redis::probe(&check.target, &check.params, timeout).await,
-        ProbeKind::Postgres => postgres::probe(&check.target, &check.params, timeout).await,
+        ProbeKind::Tcp => tcp::probe(target, params, timeout).await,
+        ProbeKind::Redis => redis::probe(target, params, timeout).await,
+        ProbeKind::Postgres => postgres::probe(target, params, timeout).await,
+        ProbeKind::Command => command::probe(target, params, timeout).await,
+        ProbeKind::Systemd => systemd::probe(target, params, timeout, &context.systemctl).await,
+        ProbeKind::File => file::probe(target, params, timeout).await,
+        ProbeKind::Disk => disk::probe(target, params, timeout).await,
+        ProbeKind::Pidfile => pidfile::probe(target, params, timeout).await,
         kind => Err(Failure(Verdict::unknown(format!("the {kind} probe is not available in this build")))),
     }
 }
@@ -150,7 +170,7 @@ fn default_expectation(kind: ProbeKind) -> &'static str {
         ProbeKind::Command => "exit 0",
         ProbeKind::Systemd => "active",
         ProbeKind::File => "exists, readable",
-        ProbeKind::Disk => "mounted",
+        ProbeKind::Disk => "10 %+ free space and inodes",
         ProbeKind::Pidfile => "process alive",
         ProbeKind::Metric => "series present",
     }

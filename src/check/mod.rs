@@ -12,12 +12,17 @@
 //! Probes never print and never see secrets' names: the engine renders every
 //! template first and redacts every secret value from what comes back.
 
+mod command;
+mod disk;
 mod engine;
 mod expect;
+mod file;
 mod params;
 mod postgres;
 mod redis;
+mod pidfile;
 mod resolve;
+mod systemd;
 mod tcp;
 #[cfg(test)]
 mod testing;

@@ -1,5 +1,6 @@
-//! Helpers the probes' tests share: free ports, real servers started for one
-//! test and stopped with it, and loopback peers that misbehave on purpose.
+//! Helpers the probes' tests share: checks built by hand and run through the
+//! engine, free ports, real servers started for one test and stopped with
+//! it, and loopback peers that misbehave on purpose.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +11,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use super::Params;
+use serde_json::Value;
+
+use super::{Options, Outcome, Params, Resolved, run};
+use crate::runbook::ProbeKind;
 
 /// Parameters written as JSON: `params(json!({"command": "PING"}))`.
 pub fn params(value: serde_json::Value) -> Params {
@@ -136,4 +140,42 @@ pub async fn interrupt(child: &mut Child) {
         let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status().await;
     }
     child.wait().await.expect("the server exits");
+}
+
+/// A check of `kind` on `target` with `params` (a JSON object).
+pub fn resolved(kind: ProbeKind, target: &str, params: &Value) -> Resolved {
+    Resolved {
+        runbook: "test".to_owned(),
+        name: "under-test".to_owned(),
+        layer: None,
+        kind,
+        target: target.to_owned(),
+        shown_target: target.to_owned(),
+        params: params_of(params),
+        expect: None,
+        warn: None,
+        timeout: None,
+        retries: 0,
+        error: None,
+    }
+}
+
+/// Parameters from a JSON object literal.
+pub fn params_of(params: &Value) -> Params {
+    Params(params.as_object().cloned().unwrap_or_default())
+}
+
+/// Runs one check through the engine, as `runwell check` would.
+pub async fn run_one(check: Resolved) -> Outcome {
+    run(vec![check], &Options::default(), None).await.remove(0)
+}
+
+/// Whether `pid` no longer runs: gone, or a zombie nobody reaped yet (this
+/// container's init does not reap orphans).
+pub fn not_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `pid (comm) S …`: the state follows the last `)`.
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
 }
