@@ -18,9 +18,9 @@ mod engine;
 mod expect;
 mod file;
 mod params;
+mod pidfile;
 mod postgres;
 mod redis;
-mod pidfile;
 mod resolve;
 mod systemd;
 mod tcp;
@@ -33,6 +33,21 @@ use std::time::Duration;
 pub use engine::{Options, Progress, run};
 pub use params::Params;
 pub use resolve::{Resolved, resolve};
+
+/// Entry points for the fuzz targets in `fuzz/`: the parsers that read what
+/// servers and plugins send back. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes a Redis reply, as the redis probe reads one.
+    pub fn redis_reply(bytes: &[u8]) {
+        let _ = super::redis::resp::decode(bytes, super::MAX_READ);
+    }
+
+    /// Parses a Nagios plugin's output and performance data.
+    pub fn plugin_output(text: &str) {
+        let _ = super::command::perfdata::parse_output(text);
+    }
+}
 
 /// The state of a check, in Nagios's order: the exit status of a matrix is
 /// its worst state's code.

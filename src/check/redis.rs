@@ -9,7 +9,7 @@
 //! server's words.
 
 mod command;
-mod resp;
+pub(super) mod resp;
 #[cfg(test)]
 mod tests;
 

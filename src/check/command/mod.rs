@@ -11,7 +11,7 @@
 //! is dropped, so a check never leaves processes behind.
 
 mod child;
-mod perfdata;
+pub(super) mod perfdata;
 #[cfg(test)]
 mod tests;
 
