@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::expect::{Compiled, judge};
-use super::{DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, tcp};
+use super::{DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, dns, http, metric, tcp, tls};
 use crate::runbook::ProbeKind;
 use crate::template::Redactor;
 
@@ -35,7 +35,12 @@ pub type Progress = Box<dyn Fn(usize) + Send + Sync>;
 
 /// What probes share across one run: connection pools and clients.
 #[derive(Debug, Default)]
-pub struct Context {}
+pub struct Context {
+    /// HTTP clients (and their connection pools) for `http` and `metric`.
+    pub http: http::Clients,
+    /// Certificate verifiers for `tls`, by extra CA bundle.
+    pub tls: tls::Verifiers,
+}
 
 /// Runs `checks` and returns their outcomes in the same order.
 pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Progress>) -> Vec<Outcome> {
@@ -125,9 +130,13 @@ async fn one(check: &Resolved, context: &Context, expressions: &Expressions, tim
 }
 
 /// Calls the probe for the check's kind.
-async fn probe(check: &Resolved, _context: &Context, timeout: Duration) -> Result<Observation, Failure> {
+async fn probe(check: &Resolved, context: &Context, timeout: Duration) -> Result<Observation, Failure> {
     match check.kind {
         ProbeKind::Tcp => tcp::probe(&check.target, &check.params, timeout).await,
+        ProbeKind::Http => http::probe(&context.http, &check.target, &check.params, timeout).await,
+        ProbeKind::Tls => tls::probe(&context.tls, &check.target, &check.params, timeout).await,
+        ProbeKind::Dns => dns::probe(&check.target, &check.params, timeout).await,
+        ProbeKind::Metric => metric::probe(&context.http, &check.target, &check.params, timeout).await,
         kind => Err(Failure(Verdict::unknown(format!("the {kind} probe is not available in this build")))),
     }
 }

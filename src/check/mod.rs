@@ -12,11 +12,19 @@
 //! Probes never print and never see secrets' names: the engine renders every
 //! template first and redacts every secret value from what comes back.
 
+mod cert;
+mod dns;
 mod engine;
 mod expect;
+mod http;
+mod metric;
 mod params;
+mod prometheus;
 mod resolve;
 mod tcp;
+#[cfg(test)]
+mod testing;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
