@@ -237,11 +237,11 @@ pub async fn probe(
     _timeout: Duration,
 ) -> Result<Observation, Failure> {
     let answer = fetch(clients, target, params, MAX_READ).await?;
-    Ok(observe(answer))
+    Ok(observe(&answer))
 }
 
 /// The fields, summary and default verdict of an answer.
-fn observe(answer: Answer) -> Observation {
+fn observe(answer: &Answer) -> Observation {
     let mut fields = Fields::new();
     let mut missing = Vec::new();
     fields.insert("status".to_owned(), answer.status.into());

@@ -9,7 +9,7 @@
 //! `name{labels} value [timestamp]`, label values with `\\`, `\"`, `\n`
 //! escapes, `+Inf` / `-Inf` / `NaN`. Histogram and summary series are
 //! ordinary samples with suffixed names (`_bucket`, `_sum`, `_count`).
-//! OpenMetrics' text is accepted too: `# EOF`, exemplars after ` # `, and
+//! `OpenMetrics`' text is accepted too: `# EOF`, exemplars after ` # `, and
 //! quoted UTF-8 metric names inside the braces.
 
 use std::fmt;
@@ -25,7 +25,7 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// The value of `label`; an absent label reads as empty, as in PromQL.
+    /// The value of `label`; an absent label reads as empty, as in `PromQL`.
     fn label(&self, label: &str) -> &str {
         if label == "__name__" {
             return &self.name;
@@ -257,7 +257,7 @@ struct Matcher {
     label: String,
     op: Op,
     value: String,
-    /// For `=~` and `!~`: anchored at both ends, as in PromQL.
+    /// For `=~` and `!~`: anchored at both ends, as in `PromQL`.
     regex: Option<Regex>,
 }
 

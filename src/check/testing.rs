@@ -47,7 +47,7 @@ impl Drop for Reaped {
 #[derive(Debug)]
 pub struct Nginx {
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     _child: Reaped,
 }
 
@@ -99,7 +99,7 @@ impl Nginx {
             .expect("nginx runs (scripts/setup installs it)");
         let child = Reaped(child);
         wait_for_port(port, "nginx", &root.join("error.log")).await;
-        Nginx { port, dir, _child: child }
+        Nginx { port, _dir: dir, _child: child }
     }
 
     pub fn url(&self, path: &str) -> String {

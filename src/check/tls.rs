@@ -129,9 +129,9 @@ pub async fn probe(
         return Err(Failure::unknown(format!("`{address}` is not host:port")));
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let servername = params.text("servername")?.unwrap_or_else(|| host.to_owned());
-    let server_name = ServerName::try_from(servername.clone())
-        .map_err(|_| Failure::unknown(format!("`{servername}` is not a host name to verify")))?;
+    let verify_name = params.text("servername")?.unwrap_or_else(|| host.to_owned());
+    let server_name = ServerName::try_from(verify_name.clone())
+        .map_err(|_| Failure::unknown(format!("`{verify_name}` is not a host name to verify")))?;
     let insecure = params.flag("insecure")?;
     let recorder = Arc::new(Recorder { inner: verifiers.get(params.text("ca")?)?, seen: Mutex::new(None) });
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -162,7 +162,7 @@ pub async fn probe(
         .and_then(|parsed| rustls::client::verify_server_name(&parsed, &server_name))
         .is_ok();
     let chain = chain_verdict(&recorder.inner, &seen, &server_name, &certificate);
-    Ok(observe(&certificate, &version, hostname_ok, &chain, &servername, insecure))
+    Ok(observe(&certificate, &version, hostname_ok, &chain, &verify_name, insecure))
 }
 
 /// Whether the chain leads to a trusted root, apart from the name (judged
