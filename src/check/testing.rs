@@ -201,7 +201,7 @@ pub async fn endless_http() -> SocketAddr {
     address
 }
 
-/// A certificate and its key, PEM, and the certificate's DER.
+/// A certificate and its key, both PEM.
 #[derive(Debug)]
 pub struct Pair {
     pub cert: String,

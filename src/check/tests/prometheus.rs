@@ -51,7 +51,8 @@ fn label_values_are_unescaped_and_may_hold_commas_and_equals() {
 #[test]
 fn special_values_and_quoted_names_parse() {
     assert!(select("quantiles")[0].value.is_nan());
-    assert!(select("temperature")[0].value.is_infinite());
+    let temperature = select("temperature")[0].value;
+    assert!(temperature.is_infinite() && temperature < 0.0);
     assert!((select(r#"rpc_duration_seconds_bucket{le="+Inf"}"#)[0].value - 144_320.0).abs() < f64::EPSILON);
     assert!(Selector::parse("my.dotted.metric").is_err(), "a dotted name is matched with `__name__`");
     assert_eq!(select(r#"{__name__="my.dotted.metric"}"#)[0].labels, vec![("zone".to_owned(), "a".to_owned())]);
