@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 
 use super::expect::{Compiled, judge};
 use super::{
-    DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, Verdict, command, disk, file, pidfile, postgres,
-    redis, systemd, tcp,
+    DEFAULT_TIMEOUT, Failure, Observation, Outcome, Resolved, Status, command, disk, dns, file, http, metric, pidfile,
+    postgres, redis, systemd, tcp, tls,
 };
 use crate::runbook::ProbeKind;
 use crate::template::Redactor;
@@ -38,15 +38,19 @@ pub type Progress = Box<dyn Fn(usize) + Send + Sync>;
 /// What probes share across one run: connection pools and clients.
 #[derive(Debug)]
 pub struct Context {
+    /// HTTP clients (and their connection pools) for `http` and `metric`.
+    pub http: http::Clients,
+    /// Certificate verifiers for `tls`, by extra CA bundle.
+    pub tls: tls::Verifiers,
     /// The program `systemd` checks run: `systemctl` from `PATH`. A field
-    /// rather than a constant so tests can run a stand-in that prints real
-    /// `systemctl show` output where systemd is not PID 1.
+    /// rather than a constant so tests can run a stand-in where systemd is
+    /// not PID 1.
     pub systemctl: String,
 }
 
 impl Default for Context {
     fn default() -> Context {
-        Context { systemctl: "systemctl".to_owned() }
+        Context { http: http::Clients::default(), tls: tls::Verifiers::default(), systemctl: "systemctl".to_owned() }
     }
 }
 
@@ -154,7 +158,10 @@ async fn probe(check: &Resolved, context: &Context, timeout: Duration) -> Result
         ProbeKind::File => file::probe(target, params, timeout).await,
         ProbeKind::Disk => disk::probe(target, params, timeout).await,
         ProbeKind::Pidfile => pidfile::probe(target, params, timeout).await,
-        kind => Err(Failure(Verdict::unknown(format!("the {kind} probe is not available in this build")))),
+        ProbeKind::Http => http::probe(&context.http, target, params, timeout).await,
+        ProbeKind::Tls => tls::probe(&context.tls, target, params, timeout).await,
+        ProbeKind::Dns => dns::probe(target, params, timeout).await,
+        ProbeKind::Metric => metric::probe(&context.http, target, params, timeout).await,
     }
 }
 

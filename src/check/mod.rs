@@ -12,20 +12,26 @@
 //! Probes never print and never see secrets' names: the engine renders every
 //! template first and redacts every secret value from what comes back.
 
+mod cert;
 mod command;
 mod disk;
+mod dns;
 mod engine;
 mod expect;
 mod file;
+mod http;
+mod metric;
 mod params;
 mod pidfile;
 mod postgres;
+mod prometheus;
 mod redis;
 mod resolve;
 mod systemd;
 mod tcp;
 #[cfg(test)]
 mod testing;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;

@@ -16,6 +16,9 @@ use serde_json::Value;
 use super::{Options, Outcome, Params, Resolved, run};
 use crate::runbook::ProbeKind;
 
+mod net;
+pub use net::*;
+
 /// Parameters written as JSON: `params(json!({"command": "PING"}))`.
 pub fn params(value: serde_json::Value) -> Params {
     match value {

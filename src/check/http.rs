@@ -1,0 +1,337 @@
+//! `http` / `https`: one request, judged by status; the answer's status,
+//! headers, body (and JSON), redirect target and certificate expiry become
+//! result fields.
+//!
+//! Fields: `status`, `headers` (lower-case names), `body` (text, at most
+//! [`MAX_READ`]), `json` (when the body is JSON), `redirect` (the `Location`
+//! of a 3xx), `days_left` (https: days until the certificate's notAfter).
+//!
+//! Clients are shared across a run ([`Clients`]): one per combination of
+//! redirect policy, verification and extra CA, so checks of one host reuse
+//! pooled connections instead of paying a TCP and TLS handshake each.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::{Client, Method, Url};
+
+use super::cert::{self, Certificate};
+use super::resolve::hide_url_password;
+use super::{Failure, Fields, MAX_READ, Observation, Params, Verdict, human_bytes, tcp};
+
+/// The clients of one run, by what makes them differ.
+#[derive(Debug, Default)]
+pub struct Clients(Mutex<HashMap<ClientKey, Client>>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    follow_redirects: bool,
+    insecure: bool,
+    ca: Option<String>,
+}
+
+impl Clients {
+    fn get(&self, key: ClientKey) -> Result<Client, Failure> {
+        // Built under the lock: a build takes well under a millisecond and
+        // happens once per key, and nobody builds the same client twice.
+        let mut clients = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = build_client(&key)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+fn build_client(key: &ClientKey) -> Result<Client, Failure> {
+    cert::install_crypto_provider();
+    let redirects =
+        if key.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
+    let mut builder = Client::builder()
+        .no_proxy()
+        .redirect(redirects)
+        .pool_max_idle_per_host(1024)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .tls_info(true)
+        .tls_danger_accept_invalid_certs(key.insecure)
+        .user_agent(concat!("runwell/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &key.ca {
+        let mut certs = Vec::new();
+        for der in cert::read_ca_bundle(path)? {
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| Failure::unknown(format!("the CA bundle `{path}` has a bad certificate: {e}")))?;
+            certs.push(cert);
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder.build().map_err(|e| Failure::unknown(format!("cannot set up an HTTP client: {}", causes(&e))))
+}
+
+/// What came back, read up to a cap.
+#[derive(Debug)]
+pub struct Answer {
+    pub url: Url,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The body went on past the cap; `body` holds its beginning.
+    pub truncated: bool,
+    /// The server's certificate (DER), over https.
+    pub peer_certificate: Option<Vec<u8>>,
+}
+
+/// Sends the request a check describes and reads at most `cap` bytes of
+/// the body. `Err` when nothing HTTP came back.
+pub async fn fetch(clients: &Clients, target: &str, params: &Params, cap: usize) -> Result<Answer, Failure> {
+    let url = parse_url(target)?;
+    let key = ClientKey {
+        follow_redirects: params.flag("follow_redirects")?,
+        insecure: params.flag("insecure")?,
+        ca: params.text("ca")?,
+    };
+    let client = clients.get(key)?;
+    let method = match params.text("method")? {
+        None => Method::GET,
+        Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+            .map_err(|_| Failure::unknown(format!("`method` takes an HTTP method like GET, not `{m}`")))?,
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in params.map("headers")? {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Failure::unknown(format!("`headers`: `{name}` is not a header name")))?;
+        // Never echo the value: it is often a token.
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| Failure::unknown(format!("`headers.{name}` holds characters a header cannot carry")))?;
+        headers.append(header, value);
+    }
+    let mut request = client.request(method, url.clone()).headers(headers);
+    if let Some(body) = params.text("body")? {
+        request = request.body(body);
+    }
+    let address = address(&url);
+    let mut response = request.send().await.map_err(|e| Failure::critical(request_error(&e, &address, &url)))?;
+    let status = response.status().as_u16();
+    let peer_certificate =
+        response.extensions().get::<reqwest::tls::TlsInfo>().and_then(|i| i.peer_certificate()).map(<[u8]>::to_vec);
+    let headers = std::mem::take(response.headers_mut());
+    let expected = response.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
+    let mut body = Vec::with_capacity(expected);
+    let mut truncated = false;
+    // Chunk by chunk, so a 1 GB answer costs `cap` bytes and stops there.
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        Failure::critical(format!(
+            "the body from {address} broke off after {}: {}",
+            human_bytes(body.len()),
+            causes(&e)
+        ))
+    })? {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer { url: response.url().clone(), status, headers, body, truncated, peer_certificate })
+}
+
+/// The target as a URL; a bare `host:port/path` is taken as http.
+fn parse_url(target: &str) -> Result<Url, Failure> {
+    let parsed = if target.contains("://") { Url::parse(target) } else { Url::parse(&format!("http://{target}")) };
+    let url = parsed.map_err(|e| Failure::unknown(format!("`{}` is not a URL: {e}", hide_url_password(target))))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Failure::unknown(format!("`{}` is not an http or https URL", hide_url_password(target))));
+    }
+    Ok(url)
+}
+
+/// `host:port`, the words reasons use; never the credentials.
+fn address(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+/// The reason a request got no HTTP answer, in an operator's words.
+fn request_error(error: &reqwest::Error, address: &str, url: &Url) -> String {
+    let mut source = error.source();
+    let mut io = None;
+    let mut tls = None;
+    while let Some(cause) = source {
+        // io::Error's `source()` skips the error it wraps, and hyper wraps
+        // rustls's errors in io::Errors (twice): look inside each one.
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        while let Some(e) = inner {
+            if let Some(e) = e.downcast_ref::<rustls::Error>() {
+                tls.get_or_insert(e);
+            }
+            inner = e.downcast_ref::<std::io::Error>().and_then(|e| {
+                io.get_or_insert(e);
+                e.get_ref().map(|i| i as &(dyn std::error::Error + 'static))
+            });
+        }
+        source = cause.source();
+    }
+    let why = causes(error);
+    if let Some(tls) = tls {
+        let hint = if matches!(tls, rustls::Error::InvalidMessage(_)) { " (is this port speaking TLS?)" } else { "" };
+        return format!("TLS handshake with {address} failed: {tls}{hint}");
+    }
+    if error.is_connect() {
+        if why.contains("dns error") {
+            return format!("cannot resolve `{}`: {}", url.host_str().unwrap_or("?"), last_cause(error));
+        }
+        if let Some(io) = io {
+            return tcp::connect_error(address, io);
+        }
+        return format!("cannot connect to {address}: {why}");
+    }
+    if error.is_timeout() {
+        return format!("no answer from {address} in time");
+    }
+    if let Some(io) = io
+        && matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof)
+    {
+        return format!("{address} closed the connection without an HTTP answer: {why}");
+    }
+    format!("{address} did not answer HTTP: {why}")
+}
+
+/// The chain of causes under a reqwest error, without reqwest's own line
+/// (which carries the whole URL and so any password in it).
+fn causes(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() { "the request failed".to_owned() } else { parts.join(": ") }
+}
+
+fn last_cause(error: &reqwest::Error) -> String {
+    let mut last = None;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        last = Some(cause.to_string());
+        source = cause.source();
+    }
+    last.unwrap_or_else(|| "the request failed".to_owned())
+}
+
+pub async fn probe(
+    clients: &Clients,
+    target: &str,
+    params: &Params,
+    _timeout: Duration,
+) -> Result<Observation, Failure> {
+    let answer = fetch(clients, target, params, MAX_READ).await?;
+    Ok(observe(&answer))
+}
+
+/// The fields, summary and default verdict of an answer.
+fn observe(answer: &Answer) -> Observation {
+    let mut fields = Fields::new();
+    let mut missing = Vec::new();
+    fields.insert("status".to_owned(), answer.status.into());
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &answer.headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        match headers.get_mut(name.as_str()) {
+            Some(serde_json::Value::String(seen)) => {
+                seen.push_str(", ");
+                seen.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), value.into_owned().into());
+            }
+        }
+    }
+    let redirect = if (300..400).contains(&answer.status) {
+        answer.headers.get(LOCATION).map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+    } else {
+        None
+    };
+    fields.insert("headers".to_owned(), headers.into());
+    let is_json = match json(&answer.body) {
+        Ok(value) => {
+            fields.insert("json".to_owned(), value);
+            true
+        }
+        Err(why) => {
+            missing.push(("json", why));
+            false
+        }
+    };
+    let size = answer.body.len();
+    fields.insert("body".to_owned(), String::from_utf8_lossy(&answer.body).into_owned().into());
+    if let Some(location) = &redirect {
+        fields.insert("redirect".to_owned(), location.clone().into());
+    }
+    if let Some(der) = &answer.peer_certificate {
+        match Certificate::parse(der) {
+            Ok(cert) => {
+                fields.insert("days_left".to_owned(), cert.days_left().into());
+            }
+            Err(why) => missing.push(("days_left", why)),
+        }
+    } else if answer.url.scheme() == "https" {
+        missing.push(("days_left", "the server's certificate was not available".to_owned()));
+    } else {
+        missing.push(("days_left", "the URL is not https".to_owned()));
+    }
+
+    let status = answer.status;
+    let mut observed = match (&redirect, size) {
+        (Some(location), _) => format!("{status} → {}", hide_url_password(location)),
+        (None, 0) => format!("{status}, empty body"),
+        (None, n) if is_json => format!("{status}, {} JSON", human_bytes(n)),
+        (None, n) => format!("{status}, {}", human_bytes(n)),
+    };
+    if answer.truncated {
+        observed.push_str(" (body larger than 1 MiB, read the first 1 MiB)");
+    }
+    let default = if (200..300).contains(&status) {
+        Verdict::ok()
+    } else if let Some(location) = &redirect {
+        Verdict::critical(format!(
+            "status {status}, expected 2xx: it redirects to {} (`follow_redirects: true` follows it)",
+            hide_url_password(location)
+        ))
+    } else {
+        Verdict::critical(format!("status {status}, expected 2xx"))
+    };
+    Observation { fields, observed, default, missing }
+}
+
+/// The body as JSON, or why not. A body whose first character cannot
+/// start a JSON document is not parsed whole: serde's error for it comes
+/// from that character alone, so the verdict is the same without the work.
+fn json(body: &[u8]) -> Result<serde_json::Value, String> {
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Err("the body is empty, not JSON".to_owned());
+    };
+    if !matches!(body[first], b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
+        let error = serde_json::from_slice::<serde::de::IgnoredAny>(&body[..=first]).err();
+        return Err(format!(
+            "the body is not JSON: {}",
+            error.map_or_else(|| "unexpected character".to_owned(), |e| e.to_string())
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))
+}
+
+#[cfg(test)]
+#[path = "tests/http.rs"]
+mod tests;
