@@ -90,7 +90,8 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
     let total = checks.len();
     let progress = matrix::progress_line(total, config.format == CheckFormat::Text);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
-    let mut outcomes = runtime.block_on(check::run(checks, &options, progress.as_ref().map(matrix::ProgressLine::callback)));
+    let mut outcomes =
+        runtime.block_on(check::run(checks, &options, progress.as_ref().map(matrix::ProgressLine::callback)));
     if let Some(progress) = progress {
         progress.finish();
     }

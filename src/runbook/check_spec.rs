@@ -74,9 +74,9 @@ impl ProbeKind {
     /// The probe-specific keys this kind accepts beside the common ones.
     pub fn parameters(self) -> &'static [&'static str] {
         match self {
-            ProbeKind::Http => &["method", "headers", "body", "follow_redirects", "insecure"],
+            ProbeKind::Http => &["method", "headers", "body", "follow_redirects", "insecure", "ca"],
             ProbeKind::Tcp => &["send"],
-            ProbeKind::Tls => &["servername", "insecure"],
+            ProbeKind::Tls => &["servername", "insecure", "ca"],
             ProbeKind::Dns => &["record", "server"],
             // `command` for redis is the command to send; for `command` probes it is the key itself.
             ProbeKind::Redis => &["command", "password", "db"],
