@@ -254,7 +254,7 @@ pub fn redis_ping(port: u16, password: Option<&str>) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut request = String::new();
     if let Some(password) = password {
-        request.push_str(&format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len()));
+        request = format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len());
     }
     request.push_str("*1\r\n$4\r\nPING\r\n");
     if stream.write_all(request.as_bytes()).is_err() {

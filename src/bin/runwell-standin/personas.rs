@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 
 use crate::serve::{Service, Shared, port_open, redis};
@@ -25,10 +25,17 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
     match (persona, role) {
         ("tornado", "admin") => Router::new()
             .route("/health", get(tornado_health))
-            .route("/relay/health", get(|s: State<Shared>, h: HeaderMap| authorized(s, h, json!({"status": "ok", "circuits": 3}))))
-            .route("/services/status", get(|s: State<Shared>, h: HeaderMap| authorized(s, h, json!({"auth": "running", "session": "running", "ipam": "running", "wg-manager": "running", "tor-manager": "running", "key-rotator": "running", "log": "running"}))))
-            .route("/sessions/config", get(|s: State<Shared>, h: HeaderMap| authorized(s, h, json!({"heartbeat_interval": 30, "heartbeat_ttl": 90}))))
-            .route("/keys/rotation", get(|s: State<Shared>, h: HeaderMap| authorized(s, h, json!({"current_key_id": "jwt-current", "overlap_seconds": 3600, "last_rotation": "ok"}))))
+            .route("/relay/health", bearer(json!({"status": "ok", "circuits": 3})))
+            .route(
+                "/services/status",
+                bearer(json!({"auth": "running", "session": "running", "ipam": "running",
+                "wg-manager": "running", "tor-manager": "running", "key-rotator": "running", "log": "running"})),
+            )
+            .route("/sessions/config", bearer(json!({"heartbeat_interval": 30, "heartbeat_ttl": 90})))
+            .route(
+                "/keys/rotation",
+                bearer(json!({"current_key_id": "jwt-current", "overlap_seconds": 3600, "last_rotation": "ok"})),
+            )
             .route("/services/wg-manager/restart", post(restart_wg_manager)),
         ("tornado", "client") => Router::new().route("/health", get(|| async { Json(json!({"status": "ok"})) })),
         ("push-gateway", "public") => Router::new()
@@ -37,8 +44,8 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
         ("push-gateway", "admin") => Router::new().route("/metrics", get(metrics)),
         ("axiomdb-gateway", _) => Router::new()
             .route("/health", get(axiomdb_health))
-            .route("/api/branches/{id}/migrations/run", post(|Path(id): Path<String>| async move { (StatusCode::ACCEPTED, Json(json!({"branch": id, "status": "queued"}))) }))
-            .route("/api/branches/{id}/network-grants", post(|Path(id): Path<String>| async move { (StatusCode::CREATED, Json(json!({"branch": id, "status": "granted"}))) })),
+            .route("/api/branches/{id}/migrations/run", post(migration_queued))
+            .route("/api/branches/{id}/network-grants", post(grant_added)),
         ("axiomdb-ops", _) => Router::new().route("/api/health", get(|| async { Json(json!({"status": "ok"})) })),
         ("sentinel-proxy", "proxy") => Router::new()
             .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
@@ -115,7 +122,7 @@ async fn ensure_streams(service: &Service) {
     let Some((port, password)) = &service.redis else { return };
     let commands: Vec<[&str; 6]> =
         GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, "push-gateway", "$", "MKSTREAM"]).collect();
-    let commands: Vec<&[&str]> = commands.iter().map(|c| c.as_slice()).collect();
+    let commands: Vec<&[&str]> = commands.iter().map(<[&str; 6]>::as_slice).collect();
     let _ = redis(*port, password.as_deref(), &commands).await;
 }
 
@@ -148,7 +155,23 @@ async fn tornado_health(State(shared): State<Shared>) -> Response {
     }
 }
 
-async fn authorized(State(shared): State<Shared>, headers: HeaderMap, body: Value) -> Response {
+/// A GET route that answers `body` to the admin token's bearer only.
+fn bearer(body: Value) -> MethodRouter<Shared> {
+    get(move |State(shared): State<Shared>, headers: HeaderMap| {
+        let body = body.clone();
+        async move { authorized(&shared, &headers, body) }
+    })
+}
+
+async fn migration_queued(Path(id): Path<String>) -> Response {
+    (StatusCode::ACCEPTED, Json(json!({"branch": id, "status": "queued"}))).into_response()
+}
+
+async fn grant_added(Path(id): Path<String>) -> Response {
+    (StatusCode::CREATED, Json(json!({"branch": id, "status": "granted"}))).into_response()
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap, body: Value) -> Response {
     let expected = shared.service.admin_token.as_deref().map(|t| format!("Bearer {t}"));
     let given = headers.get("authorization").and_then(|v| v.to_str().ok());
     if expected.is_some() && given == expected.as_deref() {
@@ -159,7 +182,7 @@ async fn authorized(State(shared): State<Shared>, headers: HeaderMap, body: Valu
 }
 
 async fn restart_wg_manager(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    let response = authorized(State(shared.clone()), headers, json!({"status": "restarting"})).await;
+    let response = authorized(&shared, &headers, json!({"status": "restarting"}));
     if response.status() != StatusCode::OK {
         return response;
     }
@@ -219,7 +242,7 @@ async fn proxied(State(shared): State<Shared>) -> Response {
 async fn upstream_health(State(shared): State<Shared>, Path(upstream): Path<String>) -> Response {
     let fault = shared.fault.lock().map(|f| f.clone()).unwrap_or_default();
     let healthy =
-        fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).is_none_or(|v| *v == 1.0);
+        fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).is_none_or(|v| *v >= 1.0);
     Json(json!({"upstream": upstream, "healthy": healthy, "targets": [{"address": "127.0.0.1:17301", "healthy": healthy}]}))
         .into_response()
 }

@@ -3,6 +3,7 @@
 //! All of it is made with the real tools (`initdb`, `openssl`), so the
 //! probes read the same kind of files a production host has.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -219,13 +220,14 @@ pub fn nginx_conf(dir: &Path, tls_dir: &Path, sites: &[Site]) -> anyhow::Result<
         } else {
             ("", String::new())
         };
-        servers.push_str(&format!(
+        let _ = write!(
+            servers,
             "    server {{\n        listen 127.0.0.1:{port}{ssl};\n        server_name localhost;\n{tls}\
              \x20       location = /health {{ default_type text/plain; return 200 \"ok\\n\"; }}\n\
              \x20       location / {{ proxy_pass http://127.0.0.1:{upstream}; }}\n    }}\n",
             port = site.port,
             upstream = site.upstream,
-        ));
+        );
     }
     let conf = format!(
         "# NGINX for a runwell stand-in lab: foreground, loopback only, everything under {prefix}.\n\
@@ -252,7 +254,8 @@ pub fn pgbouncer_conf(
 ) -> anyhow::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     give(dir, owner)?;
-    let userlist: String = users.iter().map(|(user, password)| format!("\"{user}\" \"{password}\"\n")).collect();
+    let userlist: String =
+        users.iter().map(|(user, password)| format!("\"{user}\" \"{password}\"\n")).collect::<Vec<_>>().concat();
     let userlist_path = dir.join("userlist.txt");
     write_private(&userlist_path, &userlist)?;
     give(&userlist_path, owner)?;
@@ -274,5 +277,5 @@ pub fn secret() -> anyhow::Result<String> {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().concat())
 }

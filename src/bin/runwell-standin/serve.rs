@@ -10,6 +10,7 @@
 //! `GET` shows it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -136,16 +137,15 @@ async fn apply_fault(State(shared): State<Shared>, request: Request, next: Next)
     next.run(request).await
 }
 
-fn loopback_only(peer: SocketAddr) -> Result<(), Response> {
-    if peer.ip().is_loopback() {
-        Ok(())
-    } else {
-        Err((StatusCode::FORBIDDEN, "the fault switch answers on loopback only\n").into_response())
-    }
+/// The refusal for a peer that is not on loopback (the listeners bind
+/// 127.0.0.1, so this guards against a future change of that).
+fn loopback_only(peer: SocketAddr) -> Option<Response> {
+    (!peer.ip().is_loopback())
+        .then(|| (StatusCode::FORBIDDEN, "the fault switch answers on loopback only\n").into_response())
 }
 
 async fn show_fault(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(shared): State<Shared>) -> Response {
-    if let Err(refused) = loopback_only(peer) {
+    if let Some(refused) = loopback_only(peer) {
         return refused;
     }
     Json(shared.fault.lock().map(|f| f.clone()).unwrap_or_default()).into_response()
@@ -156,13 +156,13 @@ async fn set_fault(
     State(shared): State<Shared>,
     Json(fault): Json<Fault>,
 ) -> Response {
-    if let Err(refused) = loopback_only(peer) {
+    if let Some(refused) = loopback_only(peer) {
         return refused;
     }
-    if let Some(status) = fault.status {
-        if StatusCode::from_u16(status).is_err() {
-            return (StatusCode::UNPROCESSABLE_ENTITY, format!("{status} is not an HTTP status\n")).into_response();
-        }
+    if let Some(status) = fault.status
+        && StatusCode::from_u16(status).is_err()
+    {
+        return (StatusCode::UNPROCESSABLE_ENTITY, format!("{status} is not an HTTP status\n")).into_response();
     }
     if let Ok(mut current) = shared.fault.lock() {
         *current = fault.clone();
@@ -171,7 +171,7 @@ async fn set_fault(
 }
 
 async fn clear_fault(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(shared): State<Shared>) -> Response {
-    if let Err(refused) = loopback_only(peer) {
+    if let Some(refused) = loopback_only(peer) {
         return refused;
     }
     if let Ok(mut current) = shared.fault.lock() {
@@ -210,9 +210,9 @@ pub async fn redis(port: u16, password: Option<&str>, commands: &[&[&str]]) -> O
         all.extend_from_slice(commands);
         let mut request = String::new();
         for command in &all {
-            request.push_str(&format!("*{}\r\n", command.len()));
+            let _ = write!(request, "*{}\r\n", command.len());
             for word in *command {
-                request.push_str(&format!("${}\r\n{word}\r\n", word.len()));
+                let _ = write!(request, "${}\r\n{word}\r\n", word.len());
             }
         }
         stream.write_all(request.as_bytes()).await.ok()?;

@@ -18,10 +18,10 @@ pub fn up(example: &str, dir: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the runwell-standin executable")?;
     let dir = std::path::absolute(dir)?;
     let plan = examples::plan(example, &dir)?;
-    if let Ok(old) = Lab::load(&dir) {
-        if old.parts.iter().any(|p| matches!(p.state(), State::Running(_))) {
-            bail!("a lab already runs in `{}`: `runwell-standin down --dir {}` first", dir.display(), dir.display());
-        }
+    if let Ok(old) = Lab::load(&dir)
+        && old.parts.iter().any(|p| matches!(p.state(), State::Running(_)))
+    {
+        bail!("a lab already runs in `{}`: `runwell-standin down --dir {}` first", dir.display(), dir.display());
     }
     for (tool, package) in &plan.tools {
         prepare::require(tool, package)?;
@@ -117,7 +117,7 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
         let _ = writeln!(env, "export {name}={value}");
     }
     write_private(&dir.join("env"), &env)?;
-    let sets: String = lab.paths.iter().map(|(name, value)| format!("{name}={value}\n")).collect();
+    let sets: String = lab.paths.iter().map(|(name, value)| format!("{name}={value}\n")).collect::<Vec<_>>().concat();
     fs::write(dir.join("sets"), sets)?;
     Ok(())
 }
@@ -142,7 +142,7 @@ fn usage(lab: &Lab, seconds: f64) -> String {
     let sets = if lab.dir == examples::default_dir(&lab.example) {
         String::new()
     } else {
-        lab.paths.iter().map(|(name, value)| format!(" \\\n    --set {name}={value}")).collect()
+        lab.paths.iter().map(|(name, value)| format!(" \\\n    --set {name}={value}")).collect::<Vec<_>>().concat()
     };
     let _ = write!(
         text,
