@@ -9,4 +9,5 @@ mod lint;
 mod list;
 mod servers;
 mod show;
+mod standins;
 mod test;

@@ -1,0 +1,289 @@
+//! What each stand-in service answers: the JSON the examples' `expect:`
+//! expressions read, the Prometheus series their `metric` checks select, and
+//! the admin endpoints their procedures call. Health endpoints that depend on
+//! Redis or PostgreSQL really ask them, so stopping a real part turns its
+//! dependants unhealthy, as on a real host.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde_json::{Value, json};
+
+use crate::serve::{Service, Shared, port_open, redis};
+
+/// The streams the push gateway reads; it creates them (with its consumer group) on start.
+const GATEWAY_STREAMS: [&str; 2] = ["gateway:session-events", "gateway:client-events"];
+
+pub fn routes(persona: &str, role: &str) -> Router<Shared> {
+    match (persona, role) {
+        ("tornado", "admin") => Router::new()
+            .route("/health", get(tornado_health))
+            .route("/relay/health", bearer(json!({"status": "ok", "circuits": 3})))
+            .route(
+                "/services/status",
+                bearer(json!({"auth": "running", "session": "running", "ipam": "running",
+                "wg-manager": "running", "tor-manager": "running", "key-rotator": "running", "log": "running"})),
+            )
+            .route("/sessions/config", bearer(json!({"heartbeat_interval": 30, "heartbeat_ttl": 90})))
+            .route(
+                "/keys/rotation",
+                bearer(json!({"current_key_id": "jwt-current", "overlap_seconds": 3600, "last_rotation": "ok"})),
+            )
+            .route("/services/wg-manager/restart", post(restart_wg_manager)),
+        ("tornado", "client") => Router::new().route("/health", get(|| async { Json(json!({"status": "ok"})) })),
+        ("push-gateway", "public") => Router::new()
+            .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+            .route("/readyz", get(gateway_ready)),
+        ("push-gateway", "admin") => Router::new().route("/metrics", get(metrics)),
+        ("axiomdb-gateway", _) => Router::new()
+            .route("/health", get(axiomdb_health))
+            .route("/api/branches/{id}/migrations/run", post(migration_queued))
+            .route("/api/branches/{id}/network-grants", post(grant_added)),
+        ("axiomdb-ops", _) => Router::new().route("/api/health", get(|| async { Json(json!({"status": "ok"})) })),
+        ("sentinel-proxy", "proxy") => Router::new()
+            .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+            .route("/ready", get(|| async { Json(json!({"status": "ready"})) }))
+            .fallback(proxied),
+        ("sentinel-proxy", "admin") => Router::new()
+            .route("/metrics", get(metrics))
+            .route("/admin/upstreams/{upstream}/health", get(upstream_health))
+            .route("/admin/upstreams/{upstream}/check", post(upstream_health)),
+        ("app", _) => Router::new()
+            .route("/health/live", get(|| async { Json(json!({"status": "alive"})) }))
+            .route("/health/ready", get(app_ready))
+            .route("/health/db", get(app_db)),
+        _ => Router::new(),
+    }
+}
+
+/// What a service does before it listens: the Tornado WireGuard manager
+/// brings its interfaces up; the push gateway creates its streams.
+pub async fn on_start(service: &Service) -> anyhow::Result<()> {
+    log(service, "started");
+    match service.persona.as_str() {
+        "tornado" => fs::write(service.dir.join("run/wg-interfaces"), "wg0 wg1\n")?,
+        "push-gateway" => ensure_streams(service).await,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Keeps doing what the real service keeps doing: the gateway recreates its
+/// streams when Redis comes back empty.
+pub async fn background(service: std::sync::Arc<Service>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if service.persona == "push-gateway" {
+            ensure_streams(&service).await;
+        }
+    }
+}
+
+/// SIGHUP: reread the configuration (Sentinel validates it and counts the outcome).
+pub fn reload(service: &Service) {
+    let outcome = match &service.config {
+        Some(config) => {
+            match fs::read_to_string(config).map_err(|e| e.to_string()).and_then(|t| crate::shims::validate_kdl(&t)) {
+                Ok(()) => "success",
+                Err(error) => {
+                    log(service, &format!("configuration reload failed: {error}"));
+                    "failure"
+                }
+            }
+        }
+        None => "success",
+    };
+    if let Ok(mut counters) = service.counters.lock() {
+        *counters.entry(format!("reload_{outcome}")).or_default() += 1.0;
+    }
+    log(service, &format!("reload: {outcome}"));
+}
+
+/// A line in the service's log (Sentinel's log file; the lab's log for the others).
+fn log(service: &Service, message: &str) {
+    let path = if service.persona == "sentinel-proxy" {
+        service.dir.join("log/sentinel/sentinel.log")
+    } else {
+        service.dir.join("log").join(format!("{}.log", service.persona))
+    };
+    if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = std::io::Write::write_all(&mut file, format!("{} {message}\n", jiff::Timestamp::now()).as_bytes());
+    }
+}
+
+async fn ensure_streams(service: &Service) {
+    let Some((port, password)) = &service.redis else { return };
+    let commands: Vec<[&str; 6]> =
+        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, "push-gateway", "$", "MKSTREAM"]).collect();
+    let commands: Vec<&[&str]> = commands.iter().map(<[&str; 6]>::as_slice).collect();
+    let _ = redis(*port, password.as_deref(), &commands).await;
+}
+
+async fn redis_ok(service: &Service) -> bool {
+    let Some((port, password)) = &service.redis else { return true };
+    redis(*port, password.as_deref(), &[&["PING"]]).await.is_some_and(|r| r.first().is_some_and(|l| l == "+PONG"))
+}
+
+async fn postgres_ok(service: &Service) -> bool {
+    match service.postgres {
+        Some(port) => port_open(port).await,
+        None => true,
+    }
+}
+
+fn word(up: bool) -> &'static str {
+    if up { "connected" } else { "disconnected" }
+}
+
+async fn tornado_health(State(shared): State<Shared>) -> Response {
+    let (pg, redis) = (postgres_ok(&shared.service).await, redis_ok(&shared.service).await);
+    if pg && redis {
+        Json(json!({"status": "healthy"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "postgres": word(pg), "redis": word(redis)})),
+        )
+            .into_response()
+    }
+}
+
+/// A GET route that answers `body` to the admin token's bearer only.
+fn bearer(body: Value) -> MethodRouter<Shared> {
+    get(move |State(shared): State<Shared>, headers: HeaderMap| {
+        let body = body.clone();
+        async move { authorized(&shared, &headers, body) }
+    })
+}
+
+async fn migration_queued(Path(id): Path<String>) -> Response {
+    (StatusCode::ACCEPTED, Json(json!({"branch": id, "status": "queued"}))).into_response()
+}
+
+async fn grant_added(Path(id): Path<String>) -> Response {
+    (StatusCode::CREATED, Json(json!({"branch": id, "status": "granted"}))).into_response()
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap, body: Value) -> Response {
+    let expected = shared.service.admin_token.as_deref().map(|t| format!("Bearer {t}"));
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if expected.is_some() && given == expected.as_deref() {
+        Json(body).into_response()
+    } else {
+        (StatusCode::UNAUTHORIZED, Json(json!({"error": "missing or wrong bearer token"}))).into_response()
+    }
+}
+
+async fn restart_wg_manager(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let response = authorized(&shared, &headers, json!({"status": "restarting"}));
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    match fs::write(shared.service.dir.join("run/wg-interfaces"), "wg0 wg1\n") {
+        Ok(()) => {
+            (StatusCode::ACCEPTED, Json(json!({"service": "wg-manager", "status": "restarting"}))).into_response()
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": error.to_string()}))).into_response(),
+    }
+}
+
+async fn gateway_ready(State(shared): State<Shared>) -> Response {
+    if redis_ok(&shared.service).await {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "redis": "unreachable"}))).into_response()
+    }
+}
+
+async fn axiomdb_health(State(shared): State<Shared>) -> Response {
+    let (pg, redis) = (postgres_ok(&shared.service).await, redis_ok(&shared.service).await);
+    let body = json!({"status": if pg && redis { "healthy" } else { "degraded" }, "version": "1.2.3", "postgres": word(pg), "redis": word(redis)});
+    let status = if pg && redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn app_ready(State(shared): State<Shared>) -> Response {
+    let (pg, redis) = (postgres_ok(&shared.service).await, redis_ok(&shared.service).await);
+    if pg && redis {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "database": word(pg), "cache": word(redis)})),
+        )
+            .into_response()
+    }
+}
+
+async fn app_db(State(shared): State<Shared>) -> Response {
+    let started = Instant::now();
+    if postgres_ok(&shared.service).await {
+        let latency = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+        Json(json!({"status": "ok", "latency_ms": latency})).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "down"}))).into_response()
+    }
+}
+
+async fn proxied(State(shared): State<Shared>) -> Response {
+    if let Ok(mut counters) = shared.service.counters.lock() {
+        *counters.entry("requests_2xx".into()).or_default() += 1.0;
+    }
+    (StatusCode::OK, "proxied to api-backend by the Sentinel stand-in\n").into_response()
+}
+
+async fn upstream_health(State(shared): State<Shared>, Path(upstream): Path<String>) -> Response {
+    let fault = shared.fault.lock().map(|f| f.clone()).unwrap_or_default();
+    let healthy =
+        fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).is_none_or(|v| *v >= 1.0);
+    Json(json!({"upstream": upstream, "healthy": healthy, "targets": [{"address": "127.0.0.1:17301", "healthy": healthy}]}))
+        .into_response()
+}
+
+/// Prometheus text exposition of the service's series, with the fault's overrides.
+async fn metrics(State(shared): State<Shared>) -> Response {
+    let counters = shared.service.counters.lock().map(|c| c.clone()).unwrap_or_default();
+    let count = |name: &str| counters.get(name).copied().unwrap_or(0.0);
+    let series: Vec<(&str, &str, String, f64)> = if shared.service.persona == "sentinel-proxy" {
+        vec![
+            ("sentinel_upstream_health", "gauge", "upstream=\"api-backend\"".into(), 1.0),
+            ("sentinel_circuit_breaker_state", "gauge", "upstream=\"api-backend\"".into(), 0.0),
+            (
+                "sentinel_requests_total",
+                "counter",
+                "upstream=\"api-backend\",status=\"200\"".into(),
+                count("requests_2xx"),
+            ),
+            ("sentinel_requests_total", "counter", "upstream=\"api-backend\",status=\"502\"".into(), 0.0),
+            ("sentinel_config_reloads_total", "counter", "result=\"success\"".into(), count("reload_success")),
+            ("sentinel_config_reloads_total", "counter", "result=\"failure\"".into(), count("reload_failure")),
+        ]
+    } else {
+        vec![
+            ("gateway_push_delivered_total", "counter", String::new(), 0.0),
+            ("gateway_push_failed_total", "counter", String::new(), 0.0),
+            ("gateway_stream_subscribers", "gauge", String::new(), 0.0),
+            ("gateway_redis_up", "gauge", String::new(), f64::from(u8::from(redis_ok(&shared.service).await))),
+        ]
+    };
+    let overrides = shared.fault.lock().map(|f| f.metrics.clone()).unwrap_or_default();
+    let mut text = String::new();
+    let mut last = "";
+    for (name, kind, labels, value) in &series {
+        if *name != last {
+            let _ = writeln!(text, "# TYPE {name} {kind}");
+            last = name;
+        }
+        let key = if labels.is_empty() { (*name).to_owned() } else { format!("{name}{{{labels}}}") };
+        let value = overrides.get(&key).copied().unwrap_or(*value);
+        let _ = writeln!(text, "{key} {value}");
+    }
+    ([("content-type", "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,244 @@
+//! Shims for the tools a runbook calls that this container cannot run for
+//! real: `systemctl` (there is no systemd here), `wg` (no WireGuard
+//! interfaces) and `sentinel-proxy --validate`. `DIR/bin` holds a small
+//! script for each that calls back into this binary with the lab's directory.
+//!
+//! They answer from the lab's state, so a drill that stops a part or kills
+//! its process sees the same thing `systemctl` would show on a real host.
+
+use std::fs;
+use std::path::Path;
+
+use nix::sys::signal::Signal;
+
+use crate::lab::{Lab, Part, State};
+
+/// `systemctl show|is-active|is-enabled|status|start|stop|restart|reload UNIT…`.
+pub fn systemctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let lab = Lab::load(dir)?;
+    let mut properties: Vec<String> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if let Some(list) = arg.strip_prefix("--property=") {
+            properties.extend(list.split(',').map(str::to_owned));
+        } else if arg == "-p" || arg == "--property" {
+            properties.extend(iter.next().into_iter().flat_map(|l| l.split(',')).map(str::to_owned));
+        } else if !arg.starts_with('-') {
+            words.push(arg);
+        }
+    }
+    let Some((&verb, units)) = words.split_first() else {
+        eprintln!("systemctl (runwell stand-in): give a command and a unit");
+        return Ok(1);
+    };
+    let mut code = 0;
+    for unit in units {
+        let part = lab.part_for_unit(unit);
+        let name = unit.strip_suffix(".service").unwrap_or(unit);
+        code = code.max(match (verb, part) {
+            ("show", _) => show(name, part, &properties),
+            ("is-active", Some(part)) => {
+                let (active, _) = states(part.state());
+                println!("{active}");
+                if active == "active" { 0 } else { 3 }
+            }
+            ("is-active", None) => {
+                println!("inactive");
+                3
+            }
+            ("is-failed", Some(part)) => u8::from(part.state() != State::Failed),
+            ("is-enabled", Some(_)) => {
+                println!("enabled");
+                0
+            }
+            ("status", Some(part)) => status(name, part),
+            ("start" | "stop" | "restart" | "try-restart" | "reload" | "reload-or-restart", Some(part)) => {
+                control(verb, name, part, &lab)
+            }
+            ("daemon-reload", _) => 0,
+            (_, None) => {
+                eprintln!("Unit {name}.service could not be found.");
+                if verb == "status" { 4 } else { 5 }
+            }
+            (verb, Some(_)) => {
+                eprintln!("systemctl (runwell stand-in): `{verb}` is not supported; use show, is-active, status, start, stop, restart or reload");
+                1
+            }
+        });
+    }
+    Ok(code)
+}
+
+/// `(ActiveState, SubState)` as systemd names them.
+fn states(state: State) -> (&'static str, &'static str) {
+    match state {
+        State::Running(_) => ("active", "running"),
+        State::Stopped => ("inactive", "dead"),
+        State::Failed => ("failed", "failed"),
+    }
+}
+
+fn show(name: &str, part: Option<&Part>, wanted: &[String]) -> u8 {
+    let state = part.map_or(State::Stopped, Part::state);
+    let (active, sub) = states(state);
+    let pid = if let State::Running(pid) = state { pid } else { 0 };
+    let since = match (state, part.and_then(Part::started)) {
+        (State::Running(_), Some(time)) => timestamp(time),
+        _ => String::new(),
+    };
+    let all = [
+        ("Id", format!("{name}.service")),
+        ("LoadState", if part.is_some() { "loaded" } else { "not-found" }.to_owned()),
+        ("ActiveState", active.to_owned()),
+        ("SubState", sub.to_owned()),
+        ("UnitFileState", if part.is_some() { "enabled" } else { "" }.to_owned()),
+        ("MainPID", pid.to_string()),
+        ("ActiveEnterTimestamp", since),
+        ("Description", part.map_or(String::new(), |p| format!("{} ({} in the runwell stand-in lab)", name, p.what))),
+    ];
+    for (key, value) in &all {
+        if wanted.is_empty() || wanted.iter().any(|w| w == key) {
+            println!("{key}={value}");
+        }
+    }
+    0
+}
+
+/// `Tue 2024-05-14 10:00:00 UTC`, systemd's timestamp format.
+fn timestamp(time: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(time).map(|t| t.strftime("%a %Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()
+}
+
+fn status(name: &str, part: &Part) -> u8 {
+    let state = part.state();
+    let (active, sub) = states(state);
+    println!("● {name}.service - {} (runwell stand-in lab)", part.what);
+    println!("     Loaded: loaded (runwell-standin; enabled)");
+    let since = part.started().map(timestamp).unwrap_or_default();
+    println!(
+        "     Active: {active} ({sub}){}",
+        if since.is_empty() { String::new() } else { format!(" since {since}") }
+    );
+    if let State::Running(pid) = state {
+        println!("   Main PID: {pid} ({})", part.program.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+    }
+    if active == "active" { 0 } else { 3 }
+}
+
+fn control(verb: &str, name: &str, part: &Part, lab: &Lab) -> u8 {
+    let running = matches!(part.state(), State::Running(_));
+    let result = match verb {
+        "stop" => {
+            part.stop();
+            Ok(())
+        }
+        "start" if running => Ok(()),
+        "try-restart" if !running => Ok(()),
+        // Redis has no reload; everything else here rereads its configuration on SIGHUP.
+        "reload" if part.name == "redis" => {
+            Err(anyhow::anyhow!("Job type reload is not applicable for unit {name}.service."))
+        }
+        "reload" | "reload-or-restart" if running && part.name != "redis" => part.signal(Signal::SIGHUP),
+        _ => {
+            part.stop();
+            part.start(lab)
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("Job for {name}.service failed: {error:#}");
+            1
+        }
+    }
+}
+
+/// `wg show interfaces` and `wg show`: the interfaces the Tornado stand-in's
+/// WireGuard manager brought up (`DIR/run/wg-interfaces`), while it runs.
+pub fn wg(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let lab = Lab::load(dir)?;
+    let up = lab.part_for_unit("tornado").is_some_and(|p| matches!(p.state(), State::Running(_)));
+    let interfaces =
+        if up { fs::read_to_string(dir.join("run/wg-interfaces")).unwrap_or_default() } else { String::new() };
+    let interfaces: Vec<&str> = interfaces.split_whitespace().collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["show", "interfaces"] => {
+            if !interfaces.is_empty() {
+                println!("{}", interfaces.join(" "));
+            }
+            Ok(0)
+        }
+        ["show"] | [] => {
+            for interface in interfaces {
+                println!("interface: {interface}\n  listening port: 51820\n");
+            }
+            Ok(0)
+        }
+        _ => {
+            eprintln!("wg (runwell stand-in): only `wg show` and `wg show interfaces` are supported");
+            Ok(1)
+        }
+    }
+}
+
+/// `sentinel-proxy --validate --config FILE`: a KDL well-formedness check
+/// (strings closed, braces balanced) plus the nodes Sentinel requires.
+pub fn sentinel_proxy(args: &[String]) -> u8 {
+    let config = args.windows(2).find(|w| w[0] == "--config" || w[0] == "-c").map(|w| w[1].clone());
+    let (true, Some(config)) = (args.iter().any(|a| a == "--validate"), config) else {
+        eprintln!("sentinel-proxy (runwell stand-in): only `--validate --config FILE` is supported");
+        return 2;
+    };
+    let text = match fs::read_to_string(&config) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: cannot read {config}: {error}");
+            return 1;
+        }
+    };
+    match validate_kdl(&text) {
+        Ok(()) => {
+            println!("configuration OK: {config}");
+            0
+        }
+        Err(message) => {
+            eprintln!("error: {config}: {message}");
+            1
+        }
+    }
+}
+
+pub fn validate_kdl(text: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    for (number, line) in text.lines().enumerate() {
+        let mut in_string = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if in_string => {
+                    chars.next();
+                }
+                '"' => in_string = !in_string,
+                '/' if !in_string && chars.peek() == Some(&'/') => break,
+                '{' if !in_string => depth += 1,
+                '}' if !in_string => {
+                    depth = depth.checked_sub(1).ok_or(format!("line {}: `}}` closes nothing", number + 1))?;
+                }
+                _ => {}
+            }
+        }
+        if in_string {
+            return Err(format!("line {}: unterminated string", number + 1));
+        }
+    }
+    if depth > 0 {
+        return Err(format!("{depth} `{{` never closed"));
+    }
+    for node in ["server", "upstreams"] {
+        if !text.lines().any(|l| l.trim_start().starts_with(node)) {
+            return Err(format!("no `{node}` block"));
+        }
+    }
+    Ok(())
+}
