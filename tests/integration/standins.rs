@@ -48,7 +48,7 @@ impl Lab {
         }
         let bin = self.path().join("bin");
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-        command.env("PATH", path).env("RUNWELL_SYSTEMCTL", bin.join("systemctl"));
+        command.env("PATH", path);
         for (name, value) in secrets(self.path()) {
             command.env(name, value);
         }
@@ -83,7 +83,7 @@ fn secrets(dir: &Path) -> Vec<(String, String)> {
         .unwrap()
         .lines()
         .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
-        .filter(|(name, _)| !matches!(*name, "PATH" | "RUNWELL_SYSTEMCTL"))
+        .filter(|(name, _)| *name != "PATH")
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }

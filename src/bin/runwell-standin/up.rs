@@ -108,10 +108,9 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
     }
     let mut env = format!(
         "# Source this to use the {} stand-in lab: its shims, and the secrets its runbook reads.\n\
-         export PATH={}:\"$PATH\"\nexport RUNWELL_SYSTEMCTL={}\n",
+         export PATH={}:\"$PATH\"\n",
         lab.example,
         quoted(&dir.join("bin")),
-        quoted(&dir.join("bin/systemctl"))
     );
     for (name, value) in &lab.secrets {
         let _ = writeln!(env, "export {name}={value}");
