@@ -1,5 +1,6 @@
-//! What servers and plugins send back: a Redis reply and a Nagios plugin's
-//! output must be read without a panic, whatever the bytes.
+//! What servers and plugins send back: a Redis reply, a Nagios plugin's
+//! output and a Prometheus metrics page must be read without a panic,
+//! whatever the bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,5 +9,6 @@ fuzz_target!(|data: &[u8]| {
     runwell::check::fuzzing::redis_reply(data);
     if let Ok(text) = std::str::from_utf8(data) {
         runwell::check::fuzzing::plugin_output(text);
+        runwell::check::fuzzing::metrics_page(text);
     }
 });

@@ -53,6 +53,15 @@ pub mod fuzzing {
     pub fn plugin_output(text: &str) {
         let _ = super::command::perfdata::parse_output(text);
     }
+
+    /// Parses a Prometheus text-format page, and the same text as a series
+    /// selector, matching the selector against the page's samples.
+    pub fn metrics_page(text: &str) {
+        let samples = super::prometheus::parse(text).unwrap_or_default();
+        if let Ok(selector) = super::prometheus::Selector::parse(text) {
+            let _ = samples.iter().filter(|s| selector.matches(s)).count();
+        }
+    }
 }
 
 /// The state of a check, in Nagios's order: the exit status of a matrix is

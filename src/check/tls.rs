@@ -133,7 +133,10 @@ pub async fn probe(
     let server_name = ServerName::try_from(verify_name.clone())
         .map_err(|_| Failure::unknown(format!("`{verify_name}` is not a host name to verify")))?;
     let insecure = params.flag("insecure")?;
-    let recorder = Arc::new(Recorder { inner: verifiers.get(params.text("ca")?)?, seen: Mutex::new(None) });
+    let recorder = Arc::new(Recorder {
+        inner: verifiers.get(params.text("ca")?.filter(|ca| !ca.is_empty()))?,
+        seen: Mutex::new(None),
+    });
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::unknown(format!("cannot set up TLS: {e}")))?

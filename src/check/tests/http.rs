@@ -184,3 +184,18 @@ async fn a_malformed_url_or_parameter_is_unknown_not_critical() {
     assert_eq!(no_ca.0.status, Status::Unknown);
     assert!(no_ca.0.reason.starts_with("cannot read the CA bundle `/nonexistent/ca.pem`"), "{}", no_ca.0.reason);
 }
+
+#[tokio::test]
+async fn an_empty_ca_means_the_system_roots_only() {
+    // regression: an empty `ca` was read as a file name and made the check unknown
+    let nginx = Nginx::start("location = /health { return 200 'ok'; }", &[], None).await;
+    let seen = probe(
+        &Clients::default(),
+        &format!("http://127.0.0.1:{}/health", nginx.port),
+        &params(json!({"ca": ""})),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(seen.fields["status"], 200);
+}

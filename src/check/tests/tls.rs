@@ -139,3 +139,13 @@ async fn a_target_without_a_port_is_unknown() {
     let failure = probe(&Verifiers::default(), "localhost", &params(json!({})), TIMEOUT).await.unwrap_err();
     assert_eq!(failure, Failure::unknown("`localhost` is not host:port"));
 }
+
+#[tokio::test]
+async fn an_empty_ca_means_the_system_roots_only() {
+    // regression: the examples default `ca` to "" so production uses the
+    // system's roots; "" was read as a file name and made the check unknown
+    let trust = trusted();
+    let seen = check(&leaf(&trust.ca, &["localhost"], 90), json!({"ca": ""})).await.expect("a handshake");
+    assert_eq!(seen.default.status, Status::Critical);
+    assert_eq!(seen.fields["chain_ok"], false);
+}
