@@ -58,8 +58,7 @@ fn a_check_goes_critical_when_its_server_stops_and_ok_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let redis = Redis::start(dir.path());
     let port = redis.port;
-    let checks =
-        format!("- name: cache\n  tcp: 127.0.0.1:{port}\n  send: \"PING\\r\\n\"\n  expect: reply == '+PONG\\r\\n'\n");
+    let checks = format!("- name: cache\n  layer: Redis\n  redis: redis://127.0.0.1:{port}/0\n");
     let check = |status| {
         Test::new()
             .file("demo.md", &runbook(&checks))
@@ -127,6 +126,30 @@ fn secrets_never_reach_any_output_format() {
             .run_any();
         assert!(!output.stdout.contains("hunter2"), "{format} leaks the secret:\n{}", output.stdout);
         assert!(!output.stderr.contains("hunter2"), "{format} leaks the secret:\n{}", output.stderr);
+    }
+}
+
+#[test]
+fn a_redis_password_never_reaches_any_output_format_right_or_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::with_password(dir.path(), "s3cret-pass");
+    let checks = format!(
+        "- name: right\n  redis: redis://127.0.0.1:{port}/0\n  password: \"{{{{ password }}}}\"\n\
+         - name: in-url\n  redis: \"redis://:{{{{ password }}}}@127.0.0.1:{port}/0\"\n",
+        port = redis.port
+    );
+    for (password, status) in [("s3cret-pass", 0), ("wrong-pass", 2)] {
+        for format in ["text", "json", "nagios", "prometheus"] {
+            let output = Test::new()
+                .file("demo.md", &runbook(&checks))
+                .env("DEMO_PASSWORD", password)
+                .args(&["check", "demo.md", "--format", format])
+                .status(status)
+                .run();
+            for leaked in ["s3cret", "wrong-pass"] {
+                assert!(!output.stdout.contains(leaked), "{format} shows `{leaked}`:\n{}", output.stdout);
+            }
+        }
     }
 }
 

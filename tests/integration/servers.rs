@@ -34,8 +34,18 @@ impl Redis {
     }
 
     pub fn on_port(dir: &Path, port: u16) -> Redis {
+        Redis::spawn(dir, port, &[])
+    }
+
+    /// A server that wants `password` (`requirepass`).
+    pub fn with_password(dir: &Path, password: &str) -> Redis {
+        Redis::spawn(dir, free_port(), &["--requirepass", password])
+    }
+
+    fn spawn(dir: &Path, port: u16, extra: &[&str]) -> Redis {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra)
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -48,8 +58,10 @@ impl Redis {
 
     fn ping(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
-        let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+        // Any RESP answer (`+PONG`, or `-NOAUTH` from a server that wants a
+        // password) says the server is up.
+        let mut reply = [0u8; 1];
+        stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && matches!(&reply, b"+" | b"-")
     }
 
     /// Stops the server and waits until its port refuses connections.
