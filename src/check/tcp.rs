@@ -61,14 +61,59 @@ async fn read_reply(stream: &mut TcpStream) -> Result<String, Failure> {
         if n == 0 {
             break;
         }
+        // The reply is one line: stop at its end, even when more came along.
+        if let Some(end) = memchr::memchr(b'\n', &chunk[..n]) {
+            reply.extend_from_slice(&chunk[..=end]);
+            break;
+        }
         reply.extend_from_slice(&chunk[..n]);
         if reply.len() >= MAX_READ {
             reply.truncate(MAX_READ);
             break;
         }
-        if reply.ends_with(b"\n") {
-            break;
-        }
     }
     Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::probe;
+    use crate::check::testing::{Peer, fake_peer, free_port, params};
+    use crate::check::{MAX_READ, Status};
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_listening_port_is_ok_and_a_reply_is_read_to_its_line_end() {
+        let peer = fake_peer(Peer::Sends(b"220 ready\r\nmore later")).await;
+        let seen = probe(&peer.to_string(), &params(json!({"send": "HELO x\r\n"})), TIMEOUT).await.expect("a reply");
+        assert_eq!(seen.default.status, Status::Ok);
+        assert_eq!(seen.fields["reply"], "220 ready\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_critical() {
+        let port = free_port();
+        let failure = probe(&format!("127.0.0.1:{port}"), &params(json!({})), TIMEOUT).await.unwrap_err();
+        assert_eq!(failure.0.status, Status::Critical);
+        assert_eq!(failure.0.reason, format!("connection refused by 127.0.0.1:{port}"));
+    }
+
+    #[tokio::test]
+    async fn an_endless_reply_is_cut_at_the_read_limit() {
+        let peer = fake_peer(Peer::Endless(b"")).await;
+        let seen = probe(&peer.to_string(), &params(json!({"send": "GO\n"})), TIMEOUT).await.expect("a reply");
+        assert_eq!(seen.fields["reply"].as_str().map(str::len), Some(MAX_READ));
+    }
+
+    #[tokio::test]
+    async fn a_target_without_a_port_is_unknown() {
+        let failure = probe("localhost", &params(json!({})), TIMEOUT).await.unwrap_err();
+        assert_eq!(failure.0.status, Status::Unknown);
+        assert_eq!(failure.0.reason, "`localhost` is not host:port");
+    }
 }
