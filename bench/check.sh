@@ -88,7 +88,7 @@ measure() { # file -> "seconds peak_kb"; fails unless every check passed
   python3 - "$runwell" "$1" <<'PY'
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
-run = subprocess.run([sys.argv[1], "check", sys.argv[2], "--format", "json", "--concurrency", "128"],
+run = subprocess.run([sys.argv[1], "check", sys.argv[2], "--format", "json"],
                      stdout=subprocess.PIPE)
 seconds = time.perf_counter() - start
 summary = json.loads(run.stdout)["summary"]
