@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
+mod run;
+
+pub use run::{RunText, render_for_run};
+
 use crate::runbook::front_matter::SecretSource;
 use crate::runbook::placeholder::{self, Found};
 use crate::runbook::shell;
@@ -119,6 +123,10 @@ impl Values {
 #[derive(Debug, Clone)]
 pub struct Secrets {
     context: Value,
+    /// Every declared secret's name, set or not.
+    names: Vec<String>,
+    /// Declared variables with no value yet: a run asks for them.
+    unset_vars: Vec<String>,
     /// Secret names whose source gave nothing, with why.
     unset: Vec<(String, String)>,
     redactor: Redactor,
@@ -152,7 +160,9 @@ impl Values {
             map.insert("env".to_owned(), Value::from(env.as_str()));
         }
         map.insert("runbook".to_owned(), Value::from(self.runbook.as_str()));
-        Secrets { context: Value::from_object(map), unset, redactor }
+        let names = self.secret_sources.iter().map(|(name, _)| name.clone()).collect();
+        let unset_vars = self.declared.iter().filter(|name| !self.vars.contains_key(*name)).cloned().collect();
+        Secrets { context: Value::from_object(map), names, unset_vars, unset, redactor }
     }
 }
 
