@@ -12,6 +12,8 @@ mod files;
 mod lint;
 mod list;
 mod matrix;
+#[allow(dead_code)] // `runwell run` (issue 4) is its first user
+mod prompt;
 mod show;
 
 use std::io::Write;
