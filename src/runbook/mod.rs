@@ -12,6 +12,7 @@ pub mod front_matter;
 mod parser;
 pub mod placeholder;
 pub mod safety;
+pub mod services;
 pub mod shell;
 mod slug;
 pub mod source;
