@@ -21,6 +21,9 @@ use crate::template::{Redactor, Values};
 /// The exit status of `check` when it could not run.
 pub const CANNOT_RUN: u8 = 3;
 
+/// The exit status after Ctrl-C: 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CheckFormat {
     /// A matrix like the runbook's own table, coloured on a terminal.
@@ -90,11 +93,25 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
     let total = checks.len();
     let progress = matrix::progress_line(total, config.format == CheckFormat::Text);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
-    let mut outcomes =
-        runtime.block_on(check::run(checks, &options, progress.as_ref().map(matrix::ProgressLine::callback)));
+    let run = check::run(checks, &options, progress.as_ref().map(matrix::ProgressLine::callback));
+    // Ctrl-C drops the run: each probe's guard then kills what it started
+    // (a `command` check's whole process group), which the terminal's
+    // SIGINT would not reach, being sent to our process group only.
+    let outcomes = runtime.block_on(async {
+        tokio::select! {
+            outcomes = run => Some(outcomes),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
     if let Some(progress) = progress {
         progress.finish();
     }
+    drop(runtime);
+    let Some(mut outcomes) = outcomes else {
+        let mut err = anstream::stderr().lock();
+        writeln!(err, "interrupted: no result")?;
+        return Ok(ExitCode::from(INTERRUPTED));
+    };
     outcomes.extend(broken);
     let elapsed = started.elapsed();
 

@@ -251,3 +251,38 @@ fn prometheus_format_exports_state_up_and_latency_per_check() {
     assert!(output.stdout.contains(&format!("runwell_check_up{{{labels}}} 0\n")), "{}", output.stdout);
     assert!(output.stdout.contains("# TYPE runwell_check_latency_seconds gauge\n"));
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_check_process_behind() {
+    let test = Test::new();
+    let pidfile = test.path().join("sleeper.pid");
+    let runbook = runbook(&format!(
+        "- name: hangs\n  command: \"sleep 1000 & echo $! > {} && wait\"\n  timeout: 1h\n",
+        pidfile.display()
+    ));
+    std::fs::write(test.path().join("demo.md"), runbook).unwrap();
+    let mut child = crate::test::runwell()
+        .args(["check", "demo.md"])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::servers::wait_until("the check's sleep to start", || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|pid| pid.trim().parse::<i32>().is_ok())
+    });
+    let sleeper: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().cast_signed()), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "interrupted: no result\n");
+    crate::servers::wait_until("the check's sleep to be gone", || gone(sleeper));
+}
+
+/// Whether `pid` no longer runs (a zombie counts: this container's init
+/// does not reap orphans).
+fn gone(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_or(true, |stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])))
+}
