@@ -261,7 +261,7 @@ fn ctrl_c_stops_the_run_and_leaves_no_check_process_behind() {
         pidfile.display()
     ));
     std::fs::write(test.path().join("demo.md"), runbook).unwrap();
-    let mut child = crate::test::runwell()
+    let child = crate::test::runwell()
         .args(["check", "demo.md"])
         .current_dir(test.path())
         .stdout(std::process::Stdio::piped())
