@@ -6,6 +6,8 @@
 //! cannot run at all (bad arguments, an unreadable runbook, an unknown
 //! environment or check name, no checks to run) it exits 3 too: nothing was
 //! verified, which is exactly what unknown means to a monitoring system.
+//! Ctrl-C stops every check (and what `command` checks started) and exits
+//! 130.
 
 use std::io::Write;
 use std::path::PathBuf;
