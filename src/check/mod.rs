@@ -19,6 +19,7 @@ mod dns;
 mod engine;
 mod expect;
 mod file;
+mod gate;
 mod http;
 mod metric;
 mod params;
@@ -37,6 +38,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use engine::{Options, Progress, run};
+pub use gate::{Gate, gate};
 pub use params::Params;
 pub use resolve::{Resolved, resolve};
 
