@@ -3,7 +3,7 @@
 //! own group so that it and everything it starts can be signalled as one,
 //! and found again afterwards through `/proc`.
 
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
 
 /// Kills a process group when dropped: whatever way the caller ends (a
 /// timeout dropping its future, a panic), nothing the program started
@@ -59,6 +59,12 @@ pub fn signal_group(group: Pid, signal: Signal) -> bool {
 /// container whose PID 1 does not reap) holds no resources and cannot be
 /// killed further, so for "is anything still running" it counts as gone.
 pub fn group_members(group: Pid) -> Vec<u32> {
+    // The common answer, "nobody", without reading all of /proc: signal 0
+    // fails with ESRCH when the group has no process, zombie or not. (EPERM
+    // means members we may not signal, such as a `sudo` child: look.)
+    if test_kill_process_group(group) == Err(rustix::io::Errno::SRCH) {
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let group = group.as_raw_nonzero().get();
     let mut members: Vec<u32> = entries

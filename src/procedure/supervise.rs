@@ -52,6 +52,19 @@ pub(super) async fn supervise(
     let wait_error = |source| Error::Wait { step: step.to_owned(), source };
     let started = jiff::Timestamp::now();
     let clock = Instant::now();
+    if abort.is_cancelled() {
+        // Ctrl-C between steps: the next one does not start at all.
+        return Ok(StepOutcome {
+            status: Status::Aborted,
+            started,
+            finished: started,
+            duration: Duration::ZERO,
+            stdout_bytes: 0,
+            stderr_bytes: 0,
+            leftovers: Vec::new(),
+            pipe_held_open: false,
+        });
+    }
     let mut child =
         command.spawn().map_err(|source| Error::Spawn { step: step.to_owned(), program: "bash", source })?;
     // Declared after `child` so it drops first: the group is killed while

@@ -101,3 +101,15 @@ async fn dropping_a_running_step_kills_its_process_group() {
     assert_eq!(pids.len(), 4, "{pids:?}");
     all_gone(&pids).await;
 }
+
+#[tokio::test]
+async fn a_step_asked_to_run_after_the_abort_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let abort = CancellationToken::new();
+    abort.cancel();
+    let step = step(&format!("touch {}", marker.display()));
+    let outcome = run_shell(&step, &mut Tape::default(), &abort).await.unwrap();
+    assert_eq!(outcome.status, Status::Aborted);
+    assert!(!marker.exists());
+}
