@@ -136,7 +136,10 @@ async fn control(child: &mut Child, group: Pid, limits: Limits, abort: &Cancella
         sleep(STOP_POLL.min(kill_at.saturating_duration_since(Instant::now()))).await;
     }
     if !reaped {
-        // Killed above with the rest of its group: reap it.
+        // The shell outlived the grace: it was killed with its group above;
+        // killed again here in case /proc could not be read, safe because
+        // the unreaped leader keeps the group's id from being reused.
+        signal_group(group, Signal::KILL);
         child.wait().await?;
     }
     Ok(Ending::Stopped(stop))
