@@ -6,5 +6,7 @@
 pub mod check;
 pub mod cli;
 pub mod lint;
+pub mod procedure;
+pub mod process;
 pub mod runbook;
 pub mod template;

@@ -31,7 +31,7 @@ mod resolve;
 mod systemd;
 mod tcp;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod tls;
 
 use std::fmt;

@@ -6,11 +6,11 @@ use std::io;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use crate::check::MAX_READ;
+use crate::process::GroupGuard;
 
 /// How long to keep reading after the program exited, for output still
 /// buffered in the pipes; a descendant that escaped the process group and
@@ -38,20 +38,6 @@ impl Captured {
     }
 }
 
-/// Kills a process group when dropped: whatever way the probe ends, nothing
-/// it started outlives it.
-#[derive(Debug)]
-struct GroupGuard(Option<Pid>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(group) = self.0 {
-            // ESRCH (the group is already gone) is the common, fine case.
-            let _ = kill_process_group(group, Signal::KILL);
-        }
-    }
-}
-
 /// Runs `command` to completion with stdin closed, stdout and stderr
 /// captured. `Err` only when it cannot be started.
 pub async fn run(mut command: Command) -> io::Result<Finished> {
@@ -59,7 +45,7 @@ pub async fn run(mut command: Command) -> io::Result<Finished> {
     let mut child = command.spawn()?;
     // Declared after `child` so it drops first: the group is killed while
     // the leader is still unreaped, so its pid cannot have been reused.
-    let mut guard = GroupGuard(child.id().and_then(|id| Pid::from_raw(id.cast_signed())));
+    let mut guard = GroupGuard::new(child.id());
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut out = Captured::default();
@@ -76,7 +62,7 @@ pub async fn run(mut command: Command) -> io::Result<Finished> {
         // What the program left running in its group (`cmd &`) would hold the
         // pipes open; it goes now, once, and the guard stands down so a
         // reused pid is never signalled later.
-        drop(GroupGuard(guard.0.take()));
+        guard.kill_now();
         if !read_all {
             let _ = tokio::time::timeout(DRAIN_GRACE, &mut reading).await;
         }

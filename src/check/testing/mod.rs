@@ -176,9 +176,5 @@ pub async fn run_one(check: Resolved) -> Outcome {
 /// Whether `pid` no longer runs: gone, or a zombie nobody reaped yet (this
 /// container's init does not reap orphans).
 pub fn not_running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        // `pid (comm) S …`: the state follows the last `)`.
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-    }
+    !crate::process::is_alive(pid)
 }
