@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod journal;
 pub mod lint;
 pub mod procedure;
 pub mod process;
