@@ -12,8 +12,8 @@ mod files;
 mod lint;
 mod list;
 mod matrix;
-#[allow(dead_code)] // `runwell run` (issue 4) is its first user
 mod prompt;
+mod run;
 mod show;
 
 use std::io::Write;
@@ -75,6 +75,40 @@ enum Command {
         #[arg(long, value_parser = parse_duration)]
         timeout: Option<std::time::Duration>,
     },
+    /// Run a procedure: its steps in order, with confirmations, check gates and a journal.
+    ///
+    /// Exit status: 0 the run succeeded, 1 a step failed or was not confirmed, 2 the run could
+    /// not start, 130 stopped with Ctrl-C.
+    Run {
+        path: PathBuf,
+        /// The procedure id (its heading's slug, as `runwell list` shows).
+        procedure: String,
+        /// Use this environment's variable values.
+        #[arg(long)]
+        env: Option<String>,
+        /// Set a variable: `--set name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Answer yes to `confirm` steps (not to destructive ones).
+        #[arg(long)]
+        yes: bool,
+        /// Confirm destructive steps without a terminal: NAME must be the environment (with
+        /// `--env`) or the runbook's name, as a person would have typed it.
+        #[arg(long, value_name = "NAME")]
+        confirm_destructive: Option<String>,
+        /// Acknowledge manual (checklist) steps without a terminal, as done by the operator.
+        #[arg(long)]
+        ack: bool,
+        /// Run read-only steps and check gates; print write and destructive steps instead.
+        #[arg(long)]
+        dry_run: bool,
+        /// The journal file (default: `$RUNWELL_DB`, else under the XDG state directory).
+        #[arg(long, env = "RUNWELL_DB")]
+        db: Option<PathBuf>,
+        /// Who runs it, for the journal (default: `$SUDO_USER`, else `$USER`).
+        #[arg(long)]
+        operator: Option<String>,
+    },
     /// Show a procedure's steps exactly as they would run: variables substituted, secrets masked.
     Show {
         path: PathBuf,
@@ -108,6 +142,10 @@ pub enum Error {
     UnknownCheck { name: String, hint: String },
     #[error("{} defines no checks", paths.join(", "))]
     NoChecks { paths: Vec<String> },
+    #[error("journal: {0}")]
+    Journal(crate::journal::Error),
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     Template(#[from] crate::template::Error),
     #[error("cannot write output: {0}")]
@@ -155,6 +193,9 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
             concurrency: usize::from(concurrency),
             timeout,
         }),
+        Command::Run { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator } => {
+            run::run(&run::Config { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator })
+        }
         Command::Show { path, procedure, env, sets } => show::run(&path, &procedure, env.as_deref(), &sets),
     }
 }

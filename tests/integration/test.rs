@@ -84,8 +84,20 @@ impl Test {
         self.run()
     }
 
+    /// Runs the binary like [`Test::run`] and keeps the test directory for
+    /// looking at what the run left there.
+    #[allow(dead_code)]
+    pub fn run_in_place(self) -> Finished {
+        let output = self.execute();
+        Finished { stdout: output.stdout, stderr: output.stderr, path: self.dir.path().to_owned(), _dir: self.dir }
+    }
+
     /// Runs the binary and checks every expectation that was set.
     pub fn run(self) -> Output {
+        self.execute()
+    }
+
+    fn execute(&self) -> Output {
         let mut child = runwell()
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -114,6 +126,23 @@ impl Test {
             pretty_assert(expected, &stderr, "stderr");
         }
         Output { stdout, stderr }
+    }
+}
+
+/// A finished run whose directory is still there.
+#[allow(dead_code)]
+pub struct Finished {
+    pub stdout: String,
+    pub stderr: String,
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Finished {
+    /// The journal the run wrote to `journal.db` in the test directory.
+    #[allow(dead_code)]
+    pub fn journal(&self) -> runwell::journal::SqliteStore {
+        runwell::journal::SqliteStore::open(&self.path.join("journal.db")).expect("the journal opens")
     }
 }
 

@@ -106,6 +106,12 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
         )?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
     }
+    // The runbooks write `sudo systemctl …` as on a real host. In the lab
+    // everything runs as the current user, and a real sudo would reset PATH
+    // past the shims: run the command as it is.
+    let sudo = dir.join("bin").join("sudo");
+    fs::write(&sudo, "#!/bin/sh\n# `sudo` for the runwell stand-in lab: the lab runs as you already.\nexec \"$@\"\n")?;
+    fs::set_permissions(&sudo, fs::Permissions::from_mode(0o755))?;
     let mut env = format!(
         "# Source this to use the {} stand-in lab: its shims, and the secrets its runbook reads.\n\
          export PATH={}:\"$PATH\"\n",
