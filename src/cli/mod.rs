@@ -9,6 +9,7 @@
 
 mod check;
 mod files;
+mod journal;
 mod lint;
 mod list;
 mod matrix;
@@ -109,6 +110,29 @@ enum Command {
         #[arg(long)]
         operator: Option<String>,
     },
+    /// List journaled runs, newest first.
+    Runs {
+        /// The journal file (default: `$RUNWELL_DB`, else under the XDG state directory).
+        #[arg(long, env = "RUNWELL_DB")]
+        db: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Show at most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// A run's timeline: steps, output, answers and check results, in UTC.
+    Log {
+        /// The run's id, as `runwell runs` shows it.
+        run: i64,
+        #[arg(long, env = "RUNWELL_DB")]
+        db: Option<PathBuf>,
+    },
+    /// Work with the journal itself.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
     /// Show a procedure's steps exactly as they would run: variables substituted, secrets masked.
     Show {
         path: PathBuf,
@@ -120,6 +144,15 @@ enum Command {
         /// Set a variable: `--set name=value` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCommand {
+    /// Check every run's hash chain: exit 0 when intact, 1 when anything was altered.
+    Verify {
+        #[arg(long, env = "RUNWELL_DB")]
+        db: Option<PathBuf>,
     },
 }
 
@@ -196,6 +229,9 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
         Command::Run { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator } => {
             run::run(&run::Config { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator })
         }
+        Command::Runs { db, format, limit } => journal::runs(db.as_ref(), format, limit),
+        Command::Log { run, db } => journal::log(db.as_ref(), run),
+        Command::Journal { command: JournalCommand::Verify { db } } => journal::verify(db.as_ref()),
         Command::Show { path, procedure, env, sets } => show::run(&path, &procedure, env.as_deref(), &sets),
     }
 }

@@ -142,11 +142,13 @@ fn status_word(status: journal::Status) -> &'static str {
     }
 }
 
-/// The operator's name: `SUDO_USER` (the person behind sudo), else `USER`.
+/// The operator's name: `SUDO_USER` (the person behind sudo), else `USER`,
+/// else the name of the account runwell runs as.
 fn operator() -> String {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .or_else(|| nix::unistd::User::from_uid(nix::unistd::geteuid()).ok().flatten().map(|u| u.name))
         .unwrap_or_else(|| "unknown".to_owned())
 }
 

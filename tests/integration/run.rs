@@ -201,3 +201,50 @@ fn kill_9_mid_step_leaves_the_journal_intact_and_the_run_interrupted() {
     assert!(store.verify().unwrap().is_intact());
     drop(test);
 }
+
+#[test]
+fn runs_log_and_verify_read_the_journal_back_and_catch_tampering() {
+    let test = Test::new().file("demo.md", &runbook("```sh {name=greet}\necho hello\n```\n"));
+    let output =
+        test.args(&["run", "demo.md", "fix-it", "--db", "journal.db", "--operator", "alice"]).status(0).run_in_place();
+    let dir = &output.path;
+    let runs = crate::test::runwell()
+        .args(["runs", "--db", "journal.db", "--format", "json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs[0]["id"], 1);
+    assert_eq!(runs[0]["procedure"], "fix-it");
+    assert_eq!(runs[0]["operator"], "alice");
+    assert_eq!(runs[0]["status"], "succeeded");
+
+    let log = crate::test::runwell().args(["log", "1", "--db", "journal.db"]).current_dir(dir).output().unwrap();
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert!(log.starts_with("run 1: demo › fix-it — succeeded (operator alice"), "{log}");
+    assert!(log.contains("step 1 `greet` started (shell, read):\n    echo hello\n    hello\n"), "{log}");
+
+    let verify = |status: i32| {
+        let out =
+            crate::test::runwell().args(["journal", "verify", "--db", "journal.db"]).current_dir(dir).output().unwrap();
+        assert_eq!(out.status.code(), Some(status), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(verify(0).ends_with("intact\n"));
+    // Someone with the file edits the recorded output, past the triggers.
+    let db = rusqlite::Connection::open(dir.join("journal.db")).unwrap();
+    let triggers: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for trigger in triggers {
+        db.execute(&format!("DROP TRIGGER {trigger}"), []).unwrap();
+    }
+    let changed = db.execute("UPDATE events SET data = CAST('goodbye' AS BLOB) WHERE kind = 'output'", []).unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    assert!(verify(1).ends_with("the journal has been altered\n"));
+}
