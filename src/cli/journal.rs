@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use comfy_table::Cell;
 
 use super::list::{table, write_table};
-use super::{Error, Format};
+use super::{Error, Format, indent};
 use crate::journal::{self, Event, RunFilter, SqliteStore, Store};
 
 fn open(db: Option<&Path>) -> Result<SqliteStore, Error> {
@@ -133,10 +133,6 @@ pub(super) fn log(db: Option<&PathBuf>, run: journal::RunId) -> Result<ExitCode,
 fn human(duration: jiff::SignedDuration) -> String {
     let ms = duration.as_secs_f64() * 1000.0;
     if ms < 10_000.0 { format!("{ms:.1} ms") } else { format!("{:.1} s", ms / 1000.0) }
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// `runwell journal verify`: 0 when every run's chain holds, 1 when any breaks.

@@ -209,6 +209,12 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `text` with every line indented by four spaces, for commands and output
+/// shown under a step.
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::runbook::front_matter::parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration like `5s`"))
 }

@@ -12,8 +12,9 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
+use super::list::safety_name;
 use super::prompt::{Answer, Prompter};
-use super::{Error, files};
+use super::{Error, files, indent};
 use crate::check::{self, Options, Status as CheckStatus};
 use crate::journal::{self, Event, NewRun, OutputCapture, SqliteStore, Store, Stream};
 use crate::procedure::{self, Limits, Recorder, ShellStep, run_shell};
@@ -499,14 +500,6 @@ fn describe(step: &Step) -> String {
     }
 }
 
-fn safety_name(safety: Safety) -> &'static str {
-    super::list::safety_name(safety)
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
-}
-
 /// Streams a step's output to the terminal and the journal. Writing the
 /// journal cannot fail a running step; the first failure is kept and stops
 /// the run before the next step.
@@ -553,11 +546,16 @@ impl Recorder for JournalRecorder<'_> {
             masked = self.redactor.redact(&String::from_utf8_lossy(bytes));
             masked.as_bytes()
         };
-        let (capture, mut terminal): (_, Box<dyn Write>) = match stream {
-            procedure::Stream::Stdout => (&mut self.stdout, Box::new(std::io::stdout())),
-            procedure::Stream::Stderr => (&mut self.stderr, Box::new(std::io::stderr())),
+        let capture = match stream {
+            procedure::Stream::Stdout => {
+                let _ = std::io::stdout().write_all(bytes);
+                &mut self.stdout
+            }
+            procedure::Stream::Stderr => {
+                let _ = std::io::stderr().write_all(bytes);
+                &mut self.stderr
+            }
         };
-        let _ = terminal.write_all(bytes);
         if self.failure.is_none()
             && let Err(error) = capture.push(self.store, self.run, bytes)
         {
