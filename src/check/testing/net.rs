@@ -1,6 +1,7 @@
 //! Helpers for the network probes' tests: real servers (nginx, dnsmasq, a
-//! rustls server) on free loopback ports, misbehaving listeners (silent,
-//! garbage, endless), and certificates made on the spot.
+//! rustls server) on free loopback ports, listeners that answer only once
+//! spoken to, as HTTP clients expect (garbage, an endless body; a silent
+//! peer is `fake_peer`), and certificates made on the spot.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -137,19 +138,6 @@ impl Dnsmasq {
     pub fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-}
-
-/// A listener that accepts connections and never says a word.
-pub async fn silent() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
-    address
 }
 
 /// A listener that answers every connection with `reply` once it has

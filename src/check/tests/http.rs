@@ -120,7 +120,7 @@ async fn garbage_instead_of_http_is_critical() {
 
 #[tokio::test]
 async fn silence_is_critical_once_the_timeout_passes() {
-    let address = testing::silent().await;
+    let address = testing::fake_peer(testing::Peer::Silent).await;
     let check = crate::check::Resolved {
         timeout: Some(Duration::from_millis(300)),
         ..testing::resolved(ProbeKind::Http, &format!("http://{address}/"), &json!({}))

@@ -124,7 +124,7 @@ async fn a_refused_connection_is_critical() {
 
 #[tokio::test]
 async fn silence_is_critical_once_the_timeout_passes() {
-    let address = testing::silent().await;
+    let address = testing::fake_peer(testing::Peer::Silent).await;
     let check = crate::check::Resolved {
         timeout: Some(Duration::from_millis(300)),
         ..testing::resolved(ProbeKind::Tls, &address.to_string(), &json!({}))
