@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::http::{self, Clients};
-use super::prometheus::{self, Selector};
+use super::prometheus::{self, Selector, format_value};
 use super::{Failure, Fields, Observation, Params, Verdict, one_line};
 
 /// The most of a `/metrics` page read: big exporters (kube-state-metrics,
@@ -62,8 +62,8 @@ pub async fn probe(
             format!("no match among {} series{note}", samples.len()),
             Verdict::critical(format!("no series matches {shown} (the page has {} series){note}", samples.len())),
         ),
-        1 => (format!("{}{note}", show(sum)), Verdict::ok()),
-        n => (format!("{} (sum of {n} series){note}", show(sum)), Verdict::ok()),
+        1 => (format!("{}{note}", format_value(sum)), Verdict::ok()),
+        n => (format!("{} (sum of {n} series){note}", format_value(sum)), Verdict::ok()),
     };
     if !matched.is_empty() {
         fields.insert("value".to_owned(), number(sum));
@@ -73,17 +73,7 @@ pub async fn probe(
 
 /// A JSON number, or `"NaN"` / `"+Inf"` / `"-Inf"` which JSON cannot hold.
 fn number(value: f64) -> Value {
-    if value.is_finite() { json!(value) } else { Value::String(show(value)) }
-}
-
-fn show(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value.is_infinite() {
-        if value > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() }
-    } else {
-        value.to_string()
-    }
+    if value.is_finite() { json!(value) } else { Value::String(format_value(value)) }
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ use std::time::Duration;
 pub use engine::{Options, Progress, run};
 pub use gate::{Gate, gate};
 pub use params::Params;
+pub use prometheus::format_value;
 pub use resolve::{Resolved, resolve};
 
 /// Entry points for the fuzz targets in `fuzz/`: the parsers that read what

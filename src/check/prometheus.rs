@@ -50,6 +50,18 @@ impl fmt::Display for ParseError {
 }
 
 /// Every sample of a page, or the first line that is not the text format.
+/// A sample value as the exposition format writes it: `NaN`, `+Inf`,
+/// `-Inf`, or the number.
+pub fn format_value(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_owned()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() }
+    } else {
+        value.to_string()
+    }
+}
+
 pub fn parse(page: &str) -> Result<Vec<Sample>, ParseError> {
     let mut samples = Vec::new();
     for (index, line) in page.lines().enumerate() {

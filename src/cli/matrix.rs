@@ -198,7 +198,12 @@ pub fn prometheus(out: &mut impl Write, outcomes: &[Outcome]) -> io::Result<()> 
         writeln!(out, "# TYPE runwell_check_value gauge")?;
         for (outcome, labels) in outcomes.iter().zip(&labels) {
             for (name, value) in &outcome.values {
-                writeln!(out, "runwell_check_value{{{labels},name=\"{}\"}} {}", escape(name), sample(*value))?;
+                writeln!(
+                    out,
+                    "runwell_check_value{{{labels},name=\"{}\"}} {}",
+                    escape(name),
+                    crate::check::format_value(*value)
+                )?;
             }
         }
     }
@@ -208,16 +213,6 @@ pub fn prometheus(out: &mut impl Write, outcomes: &[Outcome]) -> io::Result<()> 
 /// A label value escaped as the exposition format requires.
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-fn sample(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value.is_infinite() {
-        if value > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() }
-    } else {
-        value.to_string()
-    }
 }
 
 /// The live `checking 12/40` line on a terminal's stderr.

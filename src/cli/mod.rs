@@ -61,12 +61,8 @@ enum Command {
         /// Run only this check (repeatable).
         #[arg(long, value_name = "NAME")]
         only: Vec<String>,
-        /// Use this environment's variable values.
-        #[arg(long)]
-        env: Option<String>,
-        /// Set a variable: `--set name=value` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        variables: Variables,
         #[arg(long, value_enum, default_value_t = check::CheckFormat::Text)]
         format: check::CheckFormat,
         /// At most this many checks in flight at once.
@@ -84,12 +80,8 @@ enum Command {
         path: PathBuf,
         /// The procedure id (its heading's slug, as `runwell list` shows).
         procedure: String,
-        /// Use this environment's variable values.
-        #[arg(long)]
-        env: Option<String>,
-        /// Set a variable: `--set name=value` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        variables: Variables,
         /// Answer yes to `confirm` steps (not to destructive ones).
         #[arg(long)]
         yes: bool,
@@ -138,13 +130,20 @@ enum Command {
         path: PathBuf,
         /// The procedure id (its heading's slug, as `runwell list` shows).
         procedure: String,
-        /// Use this environment's variable values.
-        #[arg(long)]
-        env: Option<String>,
-        /// Set a variable: `--set name=value` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        variables: Variables,
     },
+}
+
+/// Where a runbook's variables get their values, beside their defaults.
+#[derive(Debug, clap::Args)]
+struct Variables {
+    /// Use this environment's variable values.
+    #[arg(long)]
+    env: Option<String>,
+    /// Set a variable: `--set name=value` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,21 +222,35 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
     match arguments.command {
         Command::Lint { paths, format } => lint::run(&paths, format),
         Command::List { path, format } => list::run(&path, format),
-        Command::Check { paths, only, env, sets, format, concurrency, timeout } => check::run(&check::Config {
-            paths,
-            only,
-            env,
-            sets,
-            format,
-            concurrency: usize::from(concurrency),
-            timeout,
-        }),
-        Command::Run { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator } => {
+        Command::Check { paths, only, variables: Variables { env, sets }, format, concurrency, timeout } => {
+            check::run(&check::Config {
+                paths,
+                only,
+                env,
+                sets,
+                format,
+                concurrency: usize::from(concurrency),
+                timeout,
+            })
+        }
+        Command::Run {
+            path,
+            procedure,
+            variables: Variables { env, sets },
+            yes,
+            confirm_destructive,
+            ack,
+            dry_run,
+            db,
+            operator,
+        } => {
             run::run(&run::Config { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator })
         }
         Command::Runs { db, format, limit } => journal::runs(db.as_ref(), format, limit),
         Command::Log { run, db } => journal::log(db.as_ref(), run),
         Command::Journal { command: JournalCommand::Verify { db } } => journal::verify(db.as_ref()),
-        Command::Show { path, procedure, env, sets } => show::run(&path, &procedure, env.as_deref(), &sets),
+        Command::Show { path, procedure, variables: Variables { env, sets } } => {
+            show::run(&path, &procedure, env.as_deref(), &sets)
+        }
     }
 }
