@@ -35,9 +35,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 /// Reads and parses one runbook. Text that is not UTF-8 is read lossily and
 /// reported, so the rest of the file is still checked.
 pub fn load(path: &Path) -> Result<Parsed, Error> {
+    load_with_text(path).map(|(parsed, _)| parsed)
+}
+
+/// [`load`], also giving the text exactly as it was parsed: what a run
+/// records, read once so an edit between two reads cannot split them.
+pub fn load_with_text(path: &Path) -> Result<(Parsed, String), Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(runbook::parse(path, &text)),
+        Ok(text) => Ok((runbook::parse(path, &text), text)),
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
@@ -52,7 +58,7 @@ pub fn load(path: &Path) -> Result<Parsed, Error> {
                     "this file is not valid UTF-8 here; invalid bytes were read as `\u{fffd}` — save the file as UTF-8",
                 ),
             );
-            Ok(parsed)
+            Ok((parsed, text))
         }
     }
 }

@@ -48,10 +48,9 @@ enum Stop {
 }
 
 pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
-    let parsed = files::load(&config.path)?;
+    // Read once: the journal records exactly the text that was parsed.
+    let (parsed, content) = files::load_with_text(&config.path)?;
     let runbook = &parsed.runbook;
-    let content =
-        std::fs::read_to_string(&config.path).map_err(|source| Error::Read { path: config.path.clone(), source })?;
     let Some(index) = runbook.procedure_indices().find(|&i| runbook.sections[i].id == config.procedure) else {
         return Err(Error::UnknownProcedure {
             runbook: runbook.name.clone(),
