@@ -16,11 +16,15 @@ use super::list::safety_name;
 use super::prompt::{Answer, Prompter};
 use super::{Error, files, indent};
 use crate::check::{self, Options, Status as CheckStatus};
-use crate::journal::{self, Event, NewRun, OutputCapture, SqliteStore, Store, Stream};
-use crate::procedure::{self, Limits, Recorder, ShellStep, run_shell};
+use crate::journal::{self, Event, NewRun, SqliteStore, Store};
+use crate::procedure::{self, Limits, ShellStep, run_shell};
 use crate::runbook::diagnostic::hint;
 use crate::runbook::{Plan, Runbook, Safety, Step, StepKind};
 use crate::template::{self, Quoting, Values};
+
+mod recorder;
+
+use recorder::JournalRecorder;
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -496,69 +500,5 @@ fn describe(step: &Step) -> String {
         StepKind::Gate(gate) => format!("checks: {}", gate.checks.join(", ")),
         StepKind::Manual(manual) => manual.text.clone(),
         _ => step.body.clone(),
-    }
-}
-
-/// Streams a step's output to the terminal and the journal. Writing the
-/// journal cannot fail a running step; the first failure is kept and stops
-/// the run before the next step.
-struct JournalRecorder<'a> {
-    store: &'a mut SqliteStore,
-    run: journal::RunId,
-    /// Masks secret values a step prints. Per chunk: a value split across
-    /// two chunks is not caught (noted for the next change).
-    redactor: template::Redactor,
-    stdout: OutputCapture,
-    stderr: OutputCapture,
-    failure: Option<journal::Error>,
-}
-
-impl<'a> JournalRecorder<'a> {
-    fn new(store: &'a mut SqliteStore, run: journal::RunId, step: u32, redactor: template::Redactor) -> Self {
-        JournalRecorder {
-            store,
-            run,
-            redactor,
-            stdout: OutputCapture::new(step, Stream::Stdout, journal::DEFAULT_CAP),
-            stderr: OutputCapture::new(step, Stream::Stderr, journal::DEFAULT_CAP),
-            failure: None,
-        }
-    }
-
-    fn finish(self) -> Option<journal::Error> {
-        let JournalRecorder { store, run, stdout, stderr, mut failure, .. } = self;
-        for capture in [stdout, stderr] {
-            if let Err(error) = capture.finish(store, run) {
-                failure.get_or_insert(error);
-            }
-        }
-        failure
-    }
-}
-
-impl Recorder for JournalRecorder<'_> {
-    fn output(&mut self, stream: procedure::Stream, bytes: &[u8]) {
-        let masked;
-        let bytes = if self.redactor.is_empty() {
-            bytes
-        } else {
-            masked = self.redactor.redact(&String::from_utf8_lossy(bytes));
-            masked.as_bytes()
-        };
-        let capture = match stream {
-            procedure::Stream::Stdout => {
-                let _ = std::io::stdout().write_all(bytes);
-                &mut self.stdout
-            }
-            procedure::Stream::Stderr => {
-                let _ = std::io::stderr().write_all(bytes);
-                &mut self.stderr
-            }
-        };
-        if self.failure.is_none()
-            && let Err(error) = capture.push(self.store, self.run, bytes)
-        {
-            self.failure = Some(error);
-        }
     }
 }
