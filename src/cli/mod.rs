@@ -15,6 +15,7 @@ mod list;
 mod matrix;
 mod prompt;
 mod run;
+mod services;
 mod show;
 
 use std::io::Write;
@@ -81,26 +82,42 @@ enum Command {
         /// The procedure id (its heading's slug, as `runwell list` shows).
         procedure: String,
         #[command(flatten)]
-        variables: Variables,
-        /// Answer yes to `confirm` steps (not to destructive ones).
-        #[arg(long)]
-        yes: bool,
-        /// Confirm destructive steps without a terminal: NAME must be the environment (with
-        /// `--env`) or the runbook's name, as a person would have typed it.
-        #[arg(long, value_name = "NAME")]
-        confirm_destructive: Option<String>,
-        /// Acknowledge manual (checklist) steps without a terminal, as done by the operator.
-        #[arg(long)]
-        ack: bool,
-        /// Run read-only steps and check gates; print write and destructive steps instead.
-        #[arg(long)]
-        dry_run: bool,
-        /// The journal file (default: `$RUNWELL_DB`, else under the XDG state directory).
-        #[arg(long, env = "RUNWELL_DB")]
-        db: Option<PathBuf>,
-        /// Who runs it, for the journal (default: `$SUDO_USER`, else `$USER`).
-        #[arg(long)]
-        operator: Option<String>,
+        flags: RunFlags,
+        /// Take this alternative where the procedure offers a choice: its label (`A`, `2`) or
+        /// section id (repeatable, one per choice).
+        #[arg(long = "option", value_name = "OPTION")]
+        choices: Vec<String>,
+        /// Resume a run that did not succeed at this step (the steps before it are not run
+        /// again); the new run is linked to the one it resumes.
+        #[arg(long, value_name = "STEP")]
+        from: Option<String>,
+        /// The run `--from` resumes (default: the latest of this procedure that did not succeed).
+        #[arg(long, value_name = "RUN", requires = "from")]
+        resumes: Option<i64>,
+    },
+    /// Start services in dependency order, each tier gated on its checks.
+    ///
+    /// Without SERVICE, the whole `services` graph; with it, those services and what they need.
+    /// Exit status as for `run`.
+    Start {
+        path: PathBuf,
+        services: Vec<String>,
+        #[command(flatten)]
+        services_flags: ServicesFlags,
+    },
+    /// Stop services in reverse dependency order (what depends on a service stops first).
+    Stop {
+        path: PathBuf,
+        services: Vec<String>,
+        #[command(flatten)]
+        services_flags: ServicesFlags,
+    },
+    /// Restart services in dependency order, each tier gated on its checks.
+    Restart {
+        path: PathBuf,
+        services: Vec<String>,
+        #[command(flatten)]
+        services_flags: ServicesFlags,
     },
     /// List journaled runs, newest first.
     Runs {
@@ -153,6 +170,50 @@ enum JournalCommand {
         #[arg(long, env = "RUNWELL_DB")]
         db: Option<PathBuf>,
     },
+}
+
+/// The flags every command that changes things shares: how to answer its
+/// questions, dry-run, and where the journal is.
+#[derive(Debug, clap::Args)]
+struct RunFlags {
+    #[command(flatten)]
+    variables: Variables,
+    /// Answer yes to `confirm` steps (not to destructive ones).
+    #[arg(long)]
+    yes: bool,
+    /// Confirm destructive steps without a terminal: NAME must be the environment (with
+    /// `--env`) or the runbook's name, as a person would have typed it.
+    #[arg(long, value_name = "NAME")]
+    confirm_destructive: Option<String>,
+    /// Acknowledge manual (checklist) steps without a terminal, as done by the operator.
+    #[arg(long)]
+    ack: bool,
+    /// Run read-only steps and check gates; print write and destructive steps instead.
+    #[arg(long)]
+    dry_run: bool,
+    /// The journal file (default: `$RUNWELL_DB`, else under the XDG state directory).
+    #[arg(long, env = "RUNWELL_DB")]
+    db: Option<PathBuf>,
+    /// Who runs it, for the journal (default: `$SUDO_USER`, else `$USER`).
+    #[arg(long)]
+    operator: Option<String>,
+}
+
+impl From<RunFlags> for run::Options {
+    fn from(flags: RunFlags) -> run::Options {
+        let RunFlags { variables: Variables { env, sets }, yes, confirm_destructive, ack, dry_run, db, operator } =
+            flags;
+        run::Options { env, sets, yes, confirm_destructive, ack, dry_run, db, operator }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ServicesFlags {
+    #[command(flatten)]
+    flags: RunFlags,
+    /// How long each tier's checks may take to pass (e.g. `60s`).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    wait: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,18 +294,17 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
                 timeout,
             })
         }
-        Command::Run {
-            path,
-            procedure,
-            variables: Variables { env, sets },
-            yes,
-            confirm_destructive,
-            ack,
-            dry_run,
-            db,
-            operator,
-        } => {
-            run::run(&run::Config { path, procedure, env, sets, yes, confirm_destructive, ack, dry_run, db, operator })
+        Command::Run { path, procedure, flags, choices, from, resumes } => {
+            run::run(&run::Config { path, procedure, options: flags.into(), choices, from, resumes })
+        }
+        Command::Start { path, services: names, services_flags } => {
+            services::run(services::Action::Start, &path, &names, &services_flags.flags.into(), services_flags.wait)
+        }
+        Command::Stop { path, services: names, services_flags } => {
+            services::run(services::Action::Stop, &path, &names, &services_flags.flags.into(), services_flags.wait)
+        }
+        Command::Restart { path, services: names, services_flags } => {
+            services::run(services::Action::Restart, &path, &names, &services_flags.flags.into(), services_flags.wait)
         }
         Command::Runs { db, format, limit } => journal::runs(db.as_ref(), format, limit),
         Command::Log { run, db } => journal::log(db.as_ref(), run),

@@ -72,6 +72,23 @@ impl<R: BufRead, W: Write> Prompter<R, W> {
         })
     }
 
+    /// Asks the operator to pick one of `options` by number or label
+    /// (`A`); the answer is the option's index. Anything else refuses:
+    /// a choice is never guessed.
+    pub fn choose(&mut self, question: &str, options: &[(String, String)]) -> io::Result<Result<usize, Answer>> {
+        writeln!(self.output, "{question}")?;
+        for (n, (_, title)) in options.iter().enumerate() {
+            writeln!(self.output, "  {}) {title}", n + 1)?;
+        }
+        write!(self.output, "Choose 1-{}: ", options.len())?;
+        self.output.flush()?;
+        let Some(line) = self.line()? else { return Ok(Err(Answer::Closed)) };
+        let line = line.trim();
+        let by_number = line.parse::<usize>().ok().filter(|n| (1..=options.len()).contains(n)).map(|n| n - 1);
+        let by_label = || options.iter().position(|(label, _)| label.eq_ignore_ascii_case(line));
+        Ok(by_number.or_else(by_label).ok_or(Answer::Refused))
+    }
+
     /// One line of input, `None` at its end.
     fn line(&mut self) -> io::Result<Option<String>> {
         let mut line = String::new();
@@ -118,6 +135,23 @@ mod tests {
         }
         let (_, shown) = ask("production\n", |p| p.typed(question, "production"));
         assert_eq!(shown, format!("{question}\nType `production` to go on, anything else to stop: "));
+    }
+
+    #[test]
+    fn a_choice_is_taken_by_number_or_label_and_never_guessed() {
+        let options =
+            [("A".to_owned(), "Option A: restart".to_owned()), ("B".to_owned(), "Option B: drain".to_owned())];
+        let pick = |input: &str| {
+            let mut shown = Vec::new();
+            let picked = Prompter::new(input.as_bytes(), &mut shown).choose("Which?", &options).unwrap();
+            (picked, String::from_utf8(shown).unwrap())
+        };
+        assert_eq!(pick("2\n").0, Ok(1));
+        assert_eq!(pick("a\n").0, Ok(0));
+        assert_eq!(pick("3\n").0, Err(Answer::Refused));
+        assert_eq!(pick("\n").0, Err(Answer::Refused));
+        assert_eq!(pick("").0, Err(Answer::Closed));
+        assert_eq!(pick("1\n").1, "Which?\n  1) Option A: restart\n  2) Option B: drain\nChoose 1-2: ");
     }
 
     #[test]

@@ -32,14 +32,20 @@ pub struct Facts {
 impl Facts {
     /// Step `id` ended with `outcome` (its last attempt).
     pub fn step(&mut self, id: &str, outcome: &StepOutcome) {
-        let exit_code = match outcome.status {
+        self.status(id, &outcome.status);
+    }
+
+    /// Step `id` ended with `status`: for steps that run no process (gates,
+    /// manual steps) and for results read back from an earlier run.
+    pub fn status(&mut self, id: &str, status: &Status) {
+        let exit_code = match status {
             Status::Succeeded => Value::from(0),
-            Status::Failed { exit_code } => Value::from(exit_code),
+            Status::Failed { exit_code } => Value::from(*exit_code),
             _ => Value::from(()),
         };
-        let succeeded = outcome.status.succeeded();
+        let succeeded = status.succeeded();
         let fields = [
-            ("status", Value::from(outcome.status.as_str())),
+            ("status", Value::from(status.as_str())),
             ("succeeded", Value::from(succeeded)),
             ("failed", Value::from(!succeeded)),
             ("exit_code", exit_code),

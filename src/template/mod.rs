@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
+mod redact;
 mod run;
 
+pub use redact::{Redactor, StreamRedactor};
 pub use run::{RunText, render_for_run};
 
 use crate::runbook::front_matter::SecretSource;
@@ -104,6 +106,16 @@ impl Values {
         })
     }
 
+    /// The variables with a value (never secrets), plus `env` and
+    /// `runbook`: what `when=` conditions may read.
+    pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(self.env.as_deref().map(|env| ("env", env)))
+            .chain([("runbook", self.runbook.as_str())])
+    }
+
     fn context(&self) -> Value {
         let mut map: BTreeMap<String, Value> =
             self.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
@@ -194,46 +206,6 @@ impl Secrets {
     /// What masks this run's secrets in anything shown.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
-    }
-}
-
-/// Replaces every secret value in text with [`MASK`].
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    /// Longest first, so a secret containing another is masked whole.
-    values: Vec<String>,
-}
-
-impl Redactor {
-    /// Masks `value` from now on. Empty values mask nothing.
-    pub fn add(&mut self, value: &str) {
-        if value.is_empty() || self.values.iter().any(|v| v == value) {
-            return;
-        }
-        self.values.push(value.to_owned());
-        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    }
-
-    /// Masks everything `other` masks.
-    pub fn extend(&mut self, other: &Redactor) {
-        for value in &other.values {
-            self.add(value);
-        }
-    }
-
-    /// `text` with every secret value masked.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for value in &self.values {
-            if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), MASK);
-            }
-        }
-        out
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 }
 

@@ -1,10 +1,12 @@
 //! `runwell run PATH PROCEDURE`: run a procedure's steps in order, asking
 //! where the runbook says to ask, and journal every step.
 //!
-//! This first slice runs shell steps, check gates and manual steps; a
-//! procedure with SQL, Redis or HTTP steps is refused before anything runs
-//! (never half a procedure). Exit status: 0 the run succeeded, 1 a step
-//! failed or the operator declined, 2 the run could not start, 130 Ctrl-C.
+//! Everything that can be known before the first step is checked before
+//! the run starts — the procedure, `--option` and `--from` names, missing
+//! values, choices nobody could make without a terminal — so a run is never
+//! left half done for a reason visible up front. Exit status: 0 the run
+//! succeeded, 1 a step failed or the operator declined, 2 the run could not
+//! start, 130 Ctrl-C.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,25 +14,25 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use super::list::safety_name;
 use super::prompt::{Answer, Prompter};
-use super::{Error, files, indent};
-use crate::check::{self, Options, Status as CheckStatus};
-use crate::journal::{self, Event, NewRun, SqliteStore, Store};
-use crate::procedure::{self, Limits, ShellStep, run_shell};
+use super::{Error, files};
+use crate::journal::{self, Event, NewRun, RunFilter, SqliteStore, Store};
+use crate::procedure::{Facts, Status as StepStatus};
 use crate::runbook::diagnostic::hint;
-use crate::runbook::{Plan, Runbook, Safety, Step, StepKind};
+use crate::runbook::{Plan, Runbook, Step};
 use crate::template::{self, Quoting, Values};
 
 mod recorder;
+mod session;
 
-use recorder::JournalRecorder;
+pub(super) use recorder::Journal;
+pub(super) use recorder::JournalRecorder;
+use session::Session;
+pub(super) use session::{ask, check_event, finished, gate_checks, humantime};
 
-/// What the command line asked for.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub path: PathBuf,
-    pub procedure: String,
+/// How a run may proceed: the flags `run`, `start`, `stop` and `restart` share.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
     pub env: Option<String>,
     pub sets: Vec<String>,
     /// Answers `confirm` prompts.
@@ -44,8 +46,24 @@ pub struct Config {
     pub operator: Option<String>,
 }
 
+/// What `runwell run` was asked for.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub procedure: String,
+    pub options: Options,
+    /// `--option`: which alternative to take at each choice.
+    pub choices: Vec<String>,
+    /// `--from STEP`: resume at this step.
+    pub from: Option<String>,
+    /// `--resumes RUN`: the run `--from` continues (default: the latest
+    /// unfinished run of the same procedure).
+    pub resumes: Option<journal::RunId>,
+}
+
 /// Why a run stopped early.
-enum Stop {
+#[derive(Debug)]
+pub(in crate::cli) enum Stop {
     Failed(String),
     Declined(String),
     Aborted,
@@ -63,43 +81,51 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
             path: config.path.display().to_string(),
         });
     };
-    let steps = steps(runbook, index)?;
-    let sets = ask_missing(runbook, &steps, config)?;
-    let values = Values::resolve(runbook, config.env.as_deref(), &sets)?;
-    let secrets = values.with_secrets();
-    if !config.dry_run
-        && let Some(step) =
-            steps.iter().find(|s| matches!(s.kind, StepKind::Sql(_) | StepKind::Redis(_) | StepKind::Http(_)))
-    {
-        return Err(Error::Unsupported(format!(
-            "step `{}` is a {} step; this version runs shell steps, check gates and manual steps only — `--dry-run` shows the procedure",
-            step.id,
-            step.kind.name()
-        )));
-    }
-
-    let db = match &config.db {
-        Some(path) => path.clone(),
-        None => journal::default_path().map_err(Error::Journal)?,
+    let steps = reachable(runbook, index, config)?;
+    let mut store = open(config.options.db.as_ref())?;
+    let original = match &config.from {
+        Some(from) => Some(resumed(&store, runbook, config, from)?),
+        None => None,
     };
-    let mut store = SqliteStore::open(&db).map_err(Error::Journal)?;
-    store.mark_interrupted(&journal::host_name()).map_err(Error::Journal)?;
-    let operator = config.operator.clone().unwrap_or_else(operator);
-    let run_id = store
-        .start_run(&NewRun {
-            runbook: runbook.name.clone(),
-            runbook_path: config.path.display().to_string(),
-            content,
-            procedure: config.procedure.clone(),
-            environment: config.env.clone(),
-            operator: operator.clone(),
-            host: journal::host_name(),
-            process: journal::ProcessIdentity::current()
-                .ok_or_else(|| Error::Unsupported("cannot identify this process in /proc".to_owned()))?,
-            resumed_from: None,
-        })
-        .map_err(Error::Journal)?;
+    let mut options = config.options.clone();
+    if let Some(original) = &original {
+        // A resumed run continues in the environment it started in.
+        match (&options.env, &original.info.environment) {
+            (None, env) => options.env.clone_from(env),
+            (Some(given), Some(was)) if given != was => {
+                return Err(Error::Unsupported(format!(
+                    "run {} ran in `{was}`; resuming it in `{given}` would mix two environments",
+                    original.id
+                )));
+            }
+            _ => {}
+        }
+    }
+    options.sets = ask_missing(runbook, &steps, &options)?;
+    let values = Values::resolve(runbook, options.env.as_deref(), &options.sets)?;
+    let secrets = values.with_secrets();
 
+    let new = NewRun {
+        runbook: runbook.name.clone(),
+        runbook_path: config.path.display().to_string(),
+        content,
+        procedure: config.procedure.clone(),
+        environment: options.env.clone(),
+        operator: options.operator.clone().unwrap_or_else(operator),
+        host: journal::host_name(),
+        process: journal::ProcessIdentity::current()
+            .ok_or_else(|| Error::Unsupported("cannot identify this process in /proc".to_owned()))?,
+        resumed_from: original.as_ref().map(|r| r.id),
+    };
+    let mut facts = Facts::default();
+    for (name, value) in values.variables() {
+        facts.var(name, value);
+    }
+    if let Some(original) = &original {
+        seed_facts(&store, original.id, &mut facts)?;
+    }
+    let run_id = store.start_run(&new).map_err(Error::Journal)?;
+    let journal = Journal::new(store, run_id);
     let mut out = anstream::stdout();
     let bold = anstyle::Style::new().bold();
     writeln!(
@@ -107,33 +133,73 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
         "{bold}run {run_id}{bold:#}: {} › {}{}",
         runbook.name,
         config.procedure,
-        if config.dry_run { " (dry run)" } else { "" }
+        if options.dry_run { " (dry run)" } else { "" }
     )?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Output)?;
     let abort = CancellationToken::new();
-    let mut session =
-        Session { config, runbook, secrets: &secrets, store: &mut store, run_id, operator, abort: abort.clone() };
-    let outcome = runtime.block_on(async {
-        let ctrl_c = abort.clone();
+    let mut session = Session::new(&options, runbook, &secrets, &journal, new.operator.clone(), abort.clone());
+    session.choices = &config.choices;
+    session.facts = facts;
+    if let (Some(original), Some(from)) = (&original, &config.from) {
+        let text = format!("resumes run {} at step `{from}`; the steps before it are not run again", original.id);
+        writeln!(out, "{text}")?;
+        if original.info.runbook_sha256 != journal::content_sha256(&new.content) {
+            writeln!(out, "note: the runbook has changed since run {}", original.id)?;
+        }
+        journal.record(&[Event::Note { text }]).map_err(stop_error)?;
+        session.from = Some(from.clone());
+    }
+    let outcome = block_on(abort, session.procedure(index))?;
+    finish(&journal, outcome)
+}
+
+/// Opens the journal and marks this host's runs whose process is gone.
+pub(in crate::cli) fn open(db: Option<&PathBuf>) -> Result<SqliteStore, Error> {
+    let path = match db {
+        Some(path) => path.clone(),
+        None => journal::default_path().map_err(Error::Journal)?,
+    };
+    let mut store = SqliteStore::open(&path).map_err(Error::Journal)?;
+    store.mark_interrupted(&journal::host_name()).map_err(Error::Journal)?;
+    Ok(store)
+}
+
+/// Runs `work` on a runtime where Ctrl-C cancels `abort`.
+pub(in crate::cli) fn block_on<T>(abort: CancellationToken, work: impl Future<Output = T>) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Output)?;
+    Ok(runtime.block_on(async {
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                ctrl_c.cancel();
+                abort.cancel();
             }
         });
-        session.steps(&steps).await
-    });
+        work.await
+    }))
+}
+
+/// Records how the run ended and says so; the exit status.
+pub(in crate::cli) fn finish(journal: &Journal, outcome: Result<(), Stop>) -> Result<ExitCode, Error> {
     let (status, reason, code) = match outcome {
         Ok(()) => (journal::Status::Succeeded, None, 0),
         Err(Stop::Failed(why)) => (journal::Status::Failed, Some(why), 1),
         Err(Stop::Declined(why)) => (journal::Status::Aborted, Some(why), 1),
         Err(Stop::Aborted) => (journal::Status::Aborted, Some("interrupted by the operator (Ctrl-C)".to_owned()), 130),
     };
-    store.finish_run(run_id, status, reason.as_deref()).map_err(Error::Journal)?;
+    let mut out = anstream::stdout();
+    let bold = anstyle::Style::new().bold();
+    let run = journal.run;
     match &reason {
-        None => writeln!(out, "{bold}run {run_id} succeeded{bold:#}")?,
-        Some(why) => writeln!(out, "{bold}run {run_id} {}{bold:#}: {why}", status_word(status))?,
+        None => writeln!(out, "{bold}run {run} succeeded{bold:#}")?,
+        Some(why) => writeln!(out, "{bold}run {run} {}{bold:#}: {why}", status_word(status))?,
     }
+    journal.finish(status, reason.as_deref()).map_err(Error::Journal)?;
     Ok(ExitCode::from(code))
+}
+
+fn stop_error(stop: Stop) -> Error {
+    match stop {
+        Stop::Failed(why) | Stop::Declined(why) => Error::Unsupported(why),
+        Stop::Aborted => Error::Unsupported("interrupted".to_owned()),
+    }
 }
 
 fn status_word(status: journal::Status) -> &'static str {
@@ -148,7 +214,7 @@ fn status_word(status: journal::Status) -> &'static str {
 
 /// The operator's name: `SUDO_USER` (the person behind sudo), else `USER`,
 /// else the name of the account runwell runs as.
-fn operator() -> String {
+pub(in crate::cli) fn operator() -> String {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
@@ -156,12 +222,146 @@ fn operator() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The steps this run may reach, checking before anything runs that every
+/// `--option` names an alternative, that `--from` names a step, and that a
+/// choice with no `--option` can be asked on a terminal.
+fn reachable<'a>(runbook: &'a Runbook, index: usize, config: &Config) -> Result<Vec<&'a Step>, Error> {
+    let mut steps = Vec::new();
+    let mut used = vec![false; config.choices.len()];
+    let mut unanswered = Vec::new();
+    let mut queue = runbook.plan(index);
+    while !queue.is_empty() {
+        match queue.remove(0) {
+            Plan::Step(id) => steps.extend(runbook.step(&id)),
+            Plan::Choice(options) => {
+                let given = options.iter().copied().find(|&i| {
+                    let hit = config.choices.iter().position(|c| session::option_matches(&runbook.sections[i], c));
+                    hit.inspect(|&n| used[n] = true).is_some()
+                });
+                let holds_from = config.from.as_deref().and_then(|from| {
+                    let at = runbook.steps.iter().position(|s| s.id == from)?;
+                    options.iter().copied().find(|&i| runbook.sections[i].all_steps.contains(&at))
+                });
+                if let Some(chosen) = given.or(holds_from) {
+                    queue.splice(0..0, runbook.plan(chosen));
+                } else {
+                    unanswered.push(options.clone());
+                    // Any of them may run: their steps may need values.
+                    for option in options {
+                        queue.extend(runbook.plan(option));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(n) = used.iter().position(|u| !u) {
+        let within = &runbook.sections[index].all_steps;
+        let offered: Vec<String> = runbook
+            .sections
+            .iter()
+            .filter(|s| s.option.is_some() && !s.all_steps.is_empty())
+            .filter(|s| within.start <= s.all_steps.start && s.all_steps.end <= within.end)
+            .map(|s| format!("`{}`", s.option.as_deref().unwrap_or_default()))
+            .collect();
+        return Err(Error::Unsupported(format!(
+            "`--option {}` names no alternative of this procedure{}",
+            config.choices[n],
+            if offered.is_empty() { String::new() } else { format!("; it offers {}", offered.join(", ")) }
+        )));
+    }
+    if let Some(from) = &config.from
+        && !steps.iter().any(|s| s.id == *from)
+    {
+        return Err(Error::Unsupported(format!(
+            "`--from {from}`: procedure `{}` has no step `{from}`{}; `runwell show {} {}` lists its steps",
+            config.procedure,
+            hint(from, steps.iter().map(|s| s.id.as_str())),
+            config.path.display(),
+            config.procedure
+        )));
+    }
+    if let Some(options) = unanswered.first()
+        && !config.options.dry_run
+        && !std::io::stdin().is_terminal()
+        && !interactive_override()
+    {
+        let labels: Vec<String> = options
+            .iter()
+            .map(|&i| {
+                format!(
+                    "`--option {}` ({})",
+                    runbook.sections[i].option.as_deref().unwrap_or("?"),
+                    runbook.sections[i].title
+                )
+            })
+            .collect();
+        return Err(Error::Unsupported(format!(
+            "this procedure offers a choice and there is no terminal to ask on; pass {}",
+            labels.join(" or ")
+        )));
+    }
+    Ok(steps)
+}
+
+/// The run `--from` continues: `--resumes RUN`, else the latest run of the
+/// same procedure that did not succeed.
+fn resumed(store: &SqliteStore, runbook: &Runbook, config: &Config, from: &str) -> Result<journal::Run, Error> {
+    let runs = store.runs(&RunFilter::default()).map_err(Error::Journal)?;
+    let same = |run: &&journal::Run| run.info.runbook == runbook.name && run.info.procedure == config.procedure;
+    let found = match config.resumes {
+        Some(id) => runs.iter().find(|r| r.id == id).filter(same).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "run {id} is not a run of {} › {} in this journal; `runwell runs` lists them",
+                runbook.name, config.procedure
+            ))
+        })?,
+        None => runs.iter().filter(same).find(|r| r.status != journal::Status::Succeeded).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "`--from {from}` resumes a run that did not succeed, and the journal has none of {} › {}; run the procedure without `--from`",
+                runbook.name, config.procedure
+            ))
+        })?,
+    };
+    if found.status == journal::Status::Running {
+        return Err(Error::Unsupported(format!("run {} is still running; it cannot be resumed", found.id)));
+    }
+    Ok(found.clone())
+}
+
+/// What the resumed run learnt before it stopped, so `when=` conditions on
+/// steps that are not run again still see their results.
+fn seed_facts(store: &SqliteStore, run: journal::RunId, facts: &mut Facts) -> Result<(), Error> {
+    let mut ids = std::collections::HashMap::new();
+    for record in store.events(run).map_err(Error::Journal)? {
+        match record.event {
+            Event::StepStarted { step, id, .. } => {
+                ids.insert(step, id);
+            }
+            Event::StepFinished { step, outcome, exit_code, .. } => {
+                let status = match outcome {
+                    journal::StepOutcome::Succeeded => StepStatus::Succeeded,
+                    journal::StepOutcome::Failed => StepStatus::Failed { exit_code: exit_code.unwrap_or(1) },
+                    journal::StepOutcome::TimedOut => StepStatus::TimedOut,
+                    journal::StepOutcome::Aborted => StepStatus::Aborted,
+                    journal::StepOutcome::Skipped | journal::StepOutcome::DryRun => continue,
+                };
+                if let Some(id) = ids.get(&step) {
+                    facts.status(id, &status);
+                }
+            }
+            Event::CheckResult { name, status, .. } => facts.check(&name, &status),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `--set` plus a value for every variable the steps need and nothing
 /// gives: asked on a terminal, else the run does not start.
-fn ask_missing(runbook: &Runbook, steps: &[&Step], config: &Config) -> Result<Vec<String>, Error> {
-    let values = Values::resolve(runbook, config.env.as_deref(), &config.sets)?;
+fn ask_missing(runbook: &Runbook, steps: &[&Step], options: &Options) -> Result<Vec<String>, Error> {
+    let values = Values::resolve(runbook, options.env.as_deref(), &options.sets)?;
     let mut missing: Vec<String> = Vec::new();
-    for step in steps {
+    for step in steps.iter().flat_map(|s| std::iter::once(*s).chain(s.rollback.as_deref())) {
         if let Some(text) = step.runnable_text() {
             for name in template::render_display(&text, &values, Quoting::None).missing {
                 if !missing.contains(&name) {
@@ -170,7 +370,7 @@ fn ask_missing(runbook: &Runbook, steps: &[&Step], config: &Config) -> Result<Ve
             }
         }
     }
-    let mut sets = config.sets.clone();
+    let mut sets = options.sets.clone();
     if missing.is_empty() {
         return Ok(sets);
     }
@@ -196,309 +396,7 @@ fn ask_missing(runbook: &Runbook, steps: &[&Step], config: &Config) -> Result<Ve
     Ok(sets)
 }
 
-/// The procedure's steps in order. Alternatives need a choice, which this
-/// slice does not offer yet: they are refused by name.
-fn steps(runbook: &Runbook, index: usize) -> Result<Vec<&Step>, Error> {
-    let mut steps = Vec::new();
-    for item in runbook.plan(index) {
-        match item {
-            Plan::Step(id) => steps.extend(runbook.step(&id)),
-            Plan::Choice(options) => {
-                let titles: Vec<&str> = options.iter().map(|&i| runbook.sections[i].title.as_str()).collect();
-                return Err(Error::Unsupported(format!(
-                    "this procedure offers a choice ({}); choosing alternatives arrives with --option, run one option's own procedure meanwhile",
-                    titles.join(" / ")
-                )));
-            }
-        }
-    }
-    Ok(steps)
-}
-
-struct Session<'a> {
-    config: &'a Config,
-    runbook: &'a Runbook,
-    secrets: &'a template::Secrets,
-    store: &'a mut SqliteStore,
-    run_id: journal::RunId,
-    operator: String,
-    abort: CancellationToken,
-}
-
-impl Session<'_> {
-    async fn steps(&mut self, steps: &[&Step]) -> Result<(), Stop> {
-        for (n, step) in steps.iter().enumerate() {
-            if self.abort.is_cancelled() {
-                return Err(Stop::Aborted);
-            }
-            let number = u32::try_from(n + 1).unwrap_or(u32::MAX);
-            self.step(number, step).await?;
-        }
-        Ok(())
-    }
-
-    fn record(&mut self, events: &[Event]) -> Result<(), Stop> {
-        // A step never runs unrecorded: a journal that cannot be written stops the run.
-        self.store
-            .append(self.run_id, events)
-            .map(|_| ())
-            .map_err(|e| Stop::Failed(format!("the journal cannot be written: {e}")))
-    }
-
-    async fn step(&mut self, number: u32, step: &Step) -> Result<(), Stop> {
-        let safety = step.safety();
-        let mut out = anstream::stdout();
-        let bold = anstyle::Style::new().bold();
-        let title = format!("{number}. {} [{}, {}]", step.id, step.kind.name(), safety_name(safety));
-        let _ = writeln!(out, "\n{bold}{title}{bold:#}");
-        // A transcript runs its commands only (`Shell::script`), not the
-        // blanked-out text lint keeps for offsets.
-        let runnable = match &step.kind {
-            StepKind::Shell(shell) => Some(std::borrow::Cow::Borrowed(shell.script.as_str())),
-            _ => step.runnable_text(),
-        };
-        let text = match runnable {
-            Some(text) => {
-                let quoting = if matches!(step.kind, StepKind::Sql(_)) { Quoting::Sql } else { Quoting::Shell };
-                Some(template::render_for_run(&text, self.secrets, quoting).map_err(Stop::Failed)?)
-            }
-            None => None,
-        };
-        let shown = text.as_ref().map_or_else(|| describe(step), |t| t.shown.clone());
-        if self.config.dry_run && safety != Safety::Read && !matches!(step.kind, StepKind::Gate(_)) {
-            let _ = writeln!(out, "{}", indent(&shown));
-            let _ = writeln!(out, "(dry run: not run, it is a {} step)", safety_name(safety));
-            self.record(&[
-                started(number, step, safety, &shown),
-                Event::StepFinished {
-                    step: number,
-                    outcome: journal::StepOutcome::DryRun,
-                    exit_code: None,
-                    duration: jiff::SignedDuration::ZERO,
-                    reason: None,
-                },
-            ])?;
-            return Ok(());
-        }
-        // Destructive steps are confirmed whether the author asked or runwell inferred it.
-        if !self.config.dry_run && (step.confirms() || safety == Safety::Destructive) {
-            self.confirm(number, step, safety, &shown)?;
-        }
-        self.record(&[started(number, step, safety, &shown)])?;
-        let result = match &step.kind {
-            StepKind::Shell(_) => {
-                let text = text.expect("shell steps have text");
-                let _ = writeln!(out, "{}", indent(&text.shown));
-                self.shell(number, step, text).await
-            }
-            StepKind::Gate(gate) => self.gate(number, step, &gate.checks).await,
-            StepKind::Manual(manual) => self.manual(number, &manual.text),
-            StepKind::Sql(_) | StepKind::Redis(_) | StepKind::Http(_) => {
-                Err(Stop::Failed("not supported yet".to_owned()))
-            }
-        };
-        if let Err(Stop::Failed(why)) = &result
-            && step.attributes.continue_on_error
-        {
-            let _ = writeln!(out, "step `{}` failed ({why}); going on: it has continue-on-error", step.id);
-            return Ok(());
-        }
-        result
-    }
-
-    fn confirm(&mut self, number: u32, step: &Step, safety: Safety, shown: &str) -> Result<(), Stop> {
-        let destructive = safety == Safety::Destructive;
-        let name = self.config.env.clone().unwrap_or_else(|| self.runbook.name.clone());
-        let prompt = if destructive {
-            let what = step.assessment.findings.iter().find(|f| f.safety == Safety::Destructive);
-            match what {
-                Some(finding) => format!("step `{}` is destructive: it runs {}", step.id, finding.what),
-                None => format!("step `{}` is marked destructive", step.id),
-            }
-        } else {
-            format!("run step `{}`?", step.id)
-        };
-        self.record(&[Event::ConfirmationAsked { step: number, prompt: prompt.clone() }])?;
-        let (answer, accepted) = if destructive {
-            match &self.config.confirm_destructive {
-                Some(given) => (format!("--confirm-destructive {given}"), *given == name),
-                None => Self::ask(
-                    |p| p.typed(&format!("{}\n{}", indent(shown), prompt), &name),
-                    &format!("--confirm-destructive {name}"),
-                )?,
-            }
-        } else if self.config.yes {
-            ("--yes".to_owned(), true)
-        } else {
-            Self::ask(|p| p.confirm(&prompt), "--yes")?
-        };
-        self.record(&[Event::ConfirmationAnswered {
-            step: number,
-            answer: answer.clone(),
-            accepted,
-            by: self.operator.clone(),
-        }])?;
-        if accepted { Ok(()) } else { Err(Stop::Declined(format!("step `{}` was not confirmed ({answer})", step.id))) }
-    }
-
-    /// Asks on the terminal; without one, stops naming the flag that answers.
-    fn ask(
-        question: impl FnOnce(&mut Prompter<std::io::StdinLock<'static>, std::io::Stderr>) -> std::io::Result<Answer>,
-        flag: &str,
-    ) -> Result<(String, bool), Stop> {
-        if !std::io::stdin().is_terminal() && !interactive_override() {
-            return Err(Stop::Declined(format!("no terminal to ask on; pass {flag} to answer")));
-        }
-        let mut prompter = Prompter::new(std::io::stdin().lock(), std::io::stderr());
-        match question(&mut prompter).map_err(|e| Stop::Failed(format!("cannot ask: {e}")))? {
-            Answer::Given(answer) => Ok((answer, true)),
-            Answer::Refused => Ok(("no".to_owned(), false)),
-            Answer::Closed => Ok(("(input closed)".to_owned(), false)),
-        }
-    }
-
-    async fn shell(&mut self, number: u32, step: &Step, text: template::RunText) -> Result<(), Stop> {
-        let mut shell = ShellStep::new(&step.id, text.script);
-        shell.env = text.env;
-        shell.cwd = step.attributes.cwd.as_ref().map(PathBuf::from);
-        shell.limits =
-            Limits { timeout: step.attributes.timeout.unwrap_or(procedure::DEFAULT_TIMEOUT), ..Limits::default() };
-        let mut recorder = JournalRecorder::new(self.store, self.run_id, number, self.secrets.redactor().clone());
-        let outcome = run_shell(&shell, &mut recorder, &self.abort).await;
-        let failure = recorder.finish();
-        let outcome = outcome.map_err(|e| Stop::Failed(e.to_string()))?;
-        let (journaled, reason) = match &outcome.status {
-            procedure::Status::Succeeded => (journal::StepOutcome::Succeeded, None),
-            procedure::Status::Aborted => (journal::StepOutcome::Aborted, Some("stopped by the operator".to_owned())),
-            procedure::Status::TimedOut => {
-                (journal::StepOutcome::TimedOut, Some(format!("timed out after {:?}", shell.limits.timeout)))
-            }
-            procedure::Status::Failed { exit_code } => {
-                (journal::StepOutcome::Failed, Some(format!("exit status {exit_code}")))
-            }
-            other @ procedure::Status::Killed { .. } => (journal::StepOutcome::Failed, Some(other.as_str().to_owned())),
-        };
-        let exit_code = match outcome.status {
-            procedure::Status::Failed { exit_code } => Some(exit_code),
-            procedure::Status::Succeeded => Some(0),
-            _ => None,
-        };
-        self.record(&[Event::StepFinished {
-            step: number,
-            outcome: journaled,
-            exit_code,
-            duration: jiff::SignedDuration::try_from(outcome.duration).unwrap_or(jiff::SignedDuration::ZERO),
-            reason: reason.clone(),
-        }])?;
-        if let Some(error) = failure {
-            return Err(Stop::Failed(format!("the journal cannot be written: {error}")));
-        }
-        match outcome.status {
-            procedure::Status::Succeeded => Ok(()),
-            procedure::Status::Aborted => Err(Stop::Aborted),
-            _ => Err(Stop::Failed(format!("step `{}`: {}", step.id, reason.unwrap_or_default()))),
-        }
-    }
-
-    async fn gate(&mut self, number: u32, step: &Step, names: &[String]) -> Result<(), Stop> {
-        let checks: Vec<_> = names
-            .iter()
-            .filter_map(|name| self.runbook.check(name))
-            .map(|spec| check::resolve(&self.runbook.name, spec, self.secrets))
-            .collect();
-        let options = Options { redactor: self.secrets.redactor().clone(), ..Options::default() };
-        let wait = step.attributes.wait.unwrap_or_default();
-        let interval = step.attributes.interval.unwrap_or(std::time::Duration::from_secs(2));
-        let gate = check::gate(&checks, &options, wait, interval, |round, outcomes| {
-            if round > 1 || outcomes.iter().all(|o| o.status == CheckStatus::Ok) {
-                return;
-            }
-            let _ = writeln!(anstream::stdout(), "waiting up to {wait:?} for {}", names.join(", "));
-        })
-        .await;
-        let mut events = Vec::new();
-        for outcome in &gate.outcomes {
-            let _ = writeln!(
-                anstream::stdout(),
-                "  {} {}: {}",
-                outcome.status,
-                outcome.name,
-                if outcome.reason.is_empty() { &outcome.observed } else { &outcome.reason }
-            );
-            events.push(Event::CheckResult {
-                step: Some(number),
-                name: outcome.name.clone(),
-                status: outcome.status.as_str().to_owned(),
-                observed: outcome.observed.clone(),
-                reason: (!outcome.reason.is_empty()).then(|| outcome.reason.clone()),
-                latency: jiff::SignedDuration::try_from(std::time::Duration::from_secs_f64(
-                    outcome.latency_ms / 1000.0,
-                ))
-                .ok(),
-            });
-        }
-        let outcome = if gate.passed { journal::StepOutcome::Succeeded } else { journal::StepOutcome::Failed };
-        events.push(Event::StepFinished {
-            step: number,
-            outcome,
-            exit_code: None,
-            duration: jiff::SignedDuration::try_from(gate.waited).unwrap_or(jiff::SignedDuration::ZERO),
-            reason: (!gate.passed).then(|| "checks did not pass".to_owned()),
-        });
-        self.record(&events)?;
-        if gate.passed {
-            Ok(())
-        } else {
-            let failing: Vec<&str> =
-                gate.outcomes.iter().filter(|o| o.status != CheckStatus::Ok).map(|o| o.name.as_str()).collect();
-            Err(Stop::Failed(format!(
-                "check gate `{}`: {} not ok after {} round(s)",
-                step.id,
-                failing.join(", "),
-                gate.rounds
-            )))
-        }
-    }
-
-    fn manual(&mut self, number: u32, text: &str) -> Result<(), Stop> {
-        let _ = writeln!(anstream::stdout(), "  [ ] {text}");
-        let (answer, done) =
-            if self.config.ack { ("--ack".to_owned(), true) } else { Self::ask(|p| p.confirm("done?"), "--ack")? };
-        if !done {
-            return Err(Stop::Declined(format!("manual step not acknowledged ({answer}): {text}")));
-        }
-        self.record(&[
-            Event::Acknowledged { step: number, item: text.to_owned(), by: self.operator.clone() },
-            Event::StepFinished {
-                step: number,
-                outcome: journal::StepOutcome::Succeeded,
-                exit_code: None,
-                duration: jiff::SignedDuration::ZERO,
-                reason: None,
-            },
-        ])
-    }
-}
-
 /// `RUNWELL_INTERACTIVE=1` lets tests answer prompts through a pipe.
-fn interactive_override() -> bool {
+pub(super) fn interactive_override() -> bool {
     std::env::var_os("RUNWELL_INTERACTIVE").is_some_and(|v| v == "1")
-}
-
-fn started(number: u32, step: &Step, safety: Safety, shown: &str) -> Event {
-    Event::StepStarted {
-        step: number,
-        id: step.id.clone(),
-        step_kind: step.kind.name().to_owned(),
-        safety: safety_name(safety).to_owned(),
-        command: shown.to_owned(),
-    }
-}
-
-fn describe(step: &Step) -> String {
-    match &step.kind {
-        StepKind::Gate(gate) => format!("checks: {}", gate.checks.join(", ")),
-        StepKind::Manual(manual) => manual.text.clone(),
-        _ => step.body.clone(),
-    }
 }

@@ -2,76 +2,161 @@
 //! journal, secrets masked in both.
 
 use std::io::Write;
+use std::sync::{Mutex, PoisonError};
 
-use crate::journal::{self, OutputCapture, SqliteStore, Stream};
+use super::Stop;
+use crate::journal::{self, Event, OutputCapture, SqliteStore, Store, Stream};
 use crate::procedure::{self, Recorder};
 use crate::template;
+
+/// The journal of one run, shared by the steps running at once (a tier of
+/// services): each append takes the lock for one transaction.
+pub(in crate::cli) struct Journal {
+    store: Mutex<SqliteStore>,
+    pub run: journal::RunId,
+}
+
+impl Journal {
+    pub(in crate::cli) fn new(store: SqliteStore, run: journal::RunId) -> Journal {
+        Journal { store: Mutex::new(store), run }
+    }
+
+    /// Appends `events`. A journal that cannot be written stops the run:
+    /// a step never runs unrecorded.
+    pub(in crate::cli) fn record(&self, events: &[Event]) -> Result<(), Stop> {
+        self.store()
+            .append(self.run, events)
+            .map(|_| ())
+            .map_err(|e| Stop::Failed(format!("the journal cannot be written: {e}")))
+    }
+
+    pub(in crate::cli) fn finish(&self, status: journal::Status, reason: Option<&str>) -> Result<(), journal::Error> {
+        self.store().finish_run(self.run, status, reason)
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
+        // A panic while appending leaves nothing half-done in SQLite (each
+        // append is one transaction), so the store is still usable.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// Streams a step's output to the terminal and the journal. Writing the
 /// journal cannot fail a running step; the first failure is kept and stops
 /// the run before the next step.
-pub(super) struct JournalRecorder<'a> {
-    store: &'a mut SqliteStore,
-    run: journal::RunId,
-    /// Masks secret values a step prints. Per chunk: a value split across
-    /// two chunks is not caught (noted for the next change).
-    redactor: template::Redactor,
+pub(in crate::cli) struct JournalRecorder<'a> {
+    journal: &'a Journal,
+    /// Mask secret values a step prints, even split across chunks.
+    masks: [template::StreamRedactor; 2],
     stdout: OutputCapture,
     stderr: OutputCapture,
-    failure: Option<journal::Error>,
+    /// Put before each line on the terminal when steps run side by side.
+    prefix: Option<String>,
+    at_line_start: [bool; 2],
+    /// The first journal write that failed, as the run will report it.
+    failure: Option<String>,
 }
 
 impl<'a> JournalRecorder<'a> {
-    pub(super) fn new(
-        store: &'a mut SqliteStore,
-        run: journal::RunId,
-        step: u32,
-        redactor: template::Redactor,
-    ) -> Self {
+    pub(in crate::cli) fn new(journal: &'a Journal, step: u32, redactor: &template::Redactor) -> Self {
         JournalRecorder {
-            store,
-            run,
-            redactor,
+            journal,
+            masks: [redactor.stream(), redactor.stream()],
             stdout: OutputCapture::new(step, Stream::Stdout, journal::DEFAULT_CAP),
             stderr: OutputCapture::new(step, Stream::Stderr, journal::DEFAULT_CAP),
+            prefix: None,
+            at_line_start: [true; 2],
             failure: None,
         }
     }
 
-    pub(super) fn finish(self) -> Option<journal::Error> {
-        let JournalRecorder { store, run, stdout, stderr, mut failure, .. } = self;
+    /// Terminal lines start with `[prefix] `.
+    pub(in crate::cli) fn prefixed(mut self, prefix: &str) -> Self {
+        self.prefix = Some(format!("[{prefix}] "));
+        self
+    }
+
+    pub(in crate::cli) fn finish(mut self) -> Option<String> {
+        for stream in [procedure::Stream::Stdout, procedure::Stream::Stderr] {
+            let held = self.masks[stream as usize].finish();
+            self.write(stream, &held);
+        }
+        let JournalRecorder { journal, stdout, stderr, mut failure, .. } = self;
+        let mut store = journal.store();
         for capture in [stdout, stderr] {
-            if let Err(error) = capture.finish(store, run) {
-                failure.get_or_insert(error);
+            if let Err(error) = capture.finish(&mut *store, journal.run) {
+                failure.get_or_insert_with(|| format!("the journal cannot be written: {error}"));
             }
         }
         failure
+    }
+
+    /// Shows and journals bytes already masked.
+    fn write(&mut self, stream: procedure::Stream, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let capture = match stream {
+            procedure::Stream::Stdout => &mut self.stdout,
+            procedure::Stream::Stderr => &mut self.stderr,
+        };
+        if self.failure.is_none()
+            && let Err(error) = capture.push(&mut *self.journal.store(), self.journal.run, bytes)
+        {
+            self.failure = Some(format!("the journal cannot be written: {error}"));
+        }
+        let shown = match &self.prefix {
+            None => std::borrow::Cow::Borrowed(bytes),
+            Some(prefix) => prefix_lines(bytes, prefix.as_bytes(), &mut self.at_line_start[stream as usize]).into(),
+        };
+        let _ = match stream {
+            procedure::Stream::Stdout => std::io::stdout().write_all(&shown),
+            procedure::Stream::Stderr => std::io::stderr().write_all(&shown),
+        };
+    }
+
+    fn note(&mut self, text: String) {
+        let _ = writeln!(anstream::stdout(), "  {text}");
+        if let Err(Stop::Failed(why)) = self.journal.record(&[Event::Note { text }]) {
+            self.failure.get_or_insert(why);
+        }
     }
 }
 
 impl Recorder for JournalRecorder<'_> {
     fn output(&mut self, stream: procedure::Stream, bytes: &[u8]) {
-        let masked;
-        let bytes = if self.redactor.is_empty() {
-            bytes
-        } else {
-            masked = self.redactor.redact(&String::from_utf8_lossy(bytes));
-            masked.as_bytes()
-        };
-        let capture = match stream {
-            procedure::Stream::Stdout => {
-                let _ = std::io::stdout().write_all(bytes);
-                &mut self.stdout
-            }
-            procedure::Stream::Stderr => {
-                let _ = std::io::stderr().write_all(bytes);
-                &mut self.stderr
-            }
-        };
-        if self.failure.is_none()
-            && let Err(error) = capture.push(self.store, self.run, bytes)
-        {
-            self.failure = Some(error);
+        let masked = self.masks[stream as usize].push(bytes);
+        self.write(stream, &masked);
+    }
+
+    fn attempt_finished(&mut self, number: u32, outcome: &procedure::StepOutcome) {
+        if !outcome.status.succeeded() && outcome.status != procedure::Status::Aborted {
+            self.note(format!("attempt {number} {}", describe(&outcome.status)));
         }
+    }
+}
+
+/// `bytes` with `prefix` at the start of every line; `at_line_start` carries
+/// across chunks.
+fn prefix_lines(bytes: &[u8], prefix: &[u8], at_line_start: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + prefix.len());
+    for &byte in bytes {
+        if *at_line_start {
+            out.extend_from_slice(prefix);
+        }
+        out.push(byte);
+        *at_line_start = byte == b'\n';
+    }
+    out
+}
+
+/// How a run of a step ended, in words: `failed (exit status 2)`.
+pub(super) fn describe(status: &procedure::Status) -> String {
+    match status {
+        procedure::Status::Succeeded => "succeeded".to_owned(),
+        procedure::Status::Failed { exit_code } => format!("failed (exit status {exit_code})"),
+        procedure::Status::TimedOut => "timed out".to_owned(),
+        procedure::Status::Killed { signal } => format!("was killed by signal {signal}"),
+        procedure::Status::Aborted => "was stopped by the operator".to_owned(),
     }
 }

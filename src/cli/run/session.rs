@@ -1,0 +1,547 @@
+//! One run of a procedure: its steps in order, choices between
+//! alternatives, `when=` conditions, retries, confirmations, and the
+//! rollback of completed steps when a later one fails.
+
+use std::collections::VecDeque;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use super::recorder::{Journal, JournalRecorder};
+use super::{Options, Stop, interactive_override};
+use crate::check::{self, Status as CheckStatus};
+use crate::cli::indent;
+use crate::cli::list::safety_name;
+use crate::cli::prompt::{Answer, Prompter};
+use crate::journal::{self, Event};
+use crate::procedure::{self, Facts, Limits, Retries, ShellStep, condition_holds, run_shell, with_retries};
+use crate::runbook::{Plan, Runbook, Safety, Step, StepKind};
+use crate::template::{self, Quoting};
+
+pub(super) struct Session<'a> {
+    pub options: &'a Options,
+    pub runbook: &'a Runbook,
+    pub secrets: &'a template::Secrets,
+    pub journal: &'a Journal,
+    pub operator: String,
+    pub abort: CancellationToken,
+    /// What `when=` conditions see: earlier results, check states, variables.
+    pub facts: Facts,
+    /// `--option` answers, for choices met on the way.
+    pub choices: &'a [String],
+    /// `--from STEP`: steps before it are not run.
+    pub from: Option<String>,
+    /// The last step number handed out.
+    number: u32,
+    /// Completed steps that have a rollback block, in the order they ran.
+    undoable: Vec<&'a Step>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(
+        options: &'a Options,
+        runbook: &'a Runbook,
+        secrets: &'a template::Secrets,
+        journal: &'a Journal,
+        operator: String,
+        abort: CancellationToken,
+    ) -> Self {
+        Session {
+            options,
+            runbook,
+            secrets,
+            journal,
+            operator,
+            abort,
+            facts: Facts::default(),
+            choices: &[],
+            from: None,
+            number: 0,
+            undoable: Vec::new(),
+        }
+    }
+
+    /// Runs procedure `index`; when a step fails, rolls back the completed
+    /// steps that say how, newest first.
+    pub async fn procedure(&mut self, index: usize) -> Result<(), Stop> {
+        let result = self.plan(index).await;
+        if let Err(Stop::Failed(_)) = &result
+            && !self.undoable.is_empty()
+            && !self.options.dry_run
+        {
+            self.roll_back().await;
+        }
+        result
+    }
+
+    async fn plan(&mut self, index: usize) -> Result<(), Stop> {
+        let mut queue: VecDeque<Plan> = self.runbook.plan(index).into();
+        while let Some(item) = queue.pop_front() {
+            if self.abort.is_cancelled() {
+                return Err(Stop::Aborted);
+            }
+            match item {
+                Plan::Step(id) => {
+                    let Some(step) = self.runbook.step(&id) else { continue };
+                    if self.from.as_ref().is_some_and(|from| *from != step.id) {
+                        continue;
+                    }
+                    self.from = None;
+                    self.step(step, &step.id).await?;
+                }
+                Plan::Choice(options) => {
+                    let chosen = self.choose(&options)?;
+                    for (n, item) in self.runbook.plan(chosen).into_iter().enumerate() {
+                        queue.insert(n, item);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Picks one of the alternatives `options` (section indices): the one
+    /// holding the `--from` step, else `--option`, else the operator's pick.
+    fn choose(&mut self, options: &[usize]) -> Result<usize, Stop> {
+        let sections = &self.runbook.sections;
+        let labelled: Vec<(String, String)> = options
+            .iter()
+            .map(|&i| (sections[i].option.clone().unwrap_or_default(), sections[i].title.clone()))
+            .collect();
+        let from = self.from.as_deref().and_then(|from| {
+            let at = self.runbook.steps.iter().position(|s| s.id == from)?;
+            options.iter().copied().find(|&i| sections[i].all_steps.contains(&at))
+        });
+        let given = options.iter().copied().find(|&i| self.choices.iter().any(|c| option_matches(&sections[i], c)));
+        let (chosen, how) = match (from, given) {
+            (Some(i), _) => (i, "it holds the --from step".to_owned()),
+            (None, Some(i)) => (i, "--option".to_owned()),
+            (None, None) => {
+                let titles: Vec<&str> = labelled.iter().map(|(_, t)| t.as_str()).collect();
+                let picked = ask(
+                    |p| match p.choose("This procedure offers a choice:", &labelled)? {
+                        Ok(n) => Ok(Answer::Given(n.to_string())),
+                        Err(answer) => Ok(answer),
+                    },
+                    &format!("--option {}", labelled[0].0),
+                )?;
+                match picked {
+                    (n, true) => {
+                        let n: usize = n.parse().unwrap_or_default();
+                        (options[n], format!("chosen by {}", self.operator))
+                    }
+                    (answer, false) => {
+                        return Err(Stop::Declined(format!(
+                            "no option chosen among {} ({answer})",
+                            titles.join(" / ")
+                        )));
+                    }
+                }
+            }
+        };
+        let text = format!("option: {} ({how})", sections[chosen].title);
+        let _ = writeln!(anstream::stdout(), "\n{text}");
+        self.journal.record(&[Event::Note { text }])?;
+        Ok(chosen)
+    }
+
+    /// Runs `step`, journaled as `id` (a rollback block runs as `ID.rollback`).
+    async fn step(&mut self, step: &'a Step, id: &str) -> Result<(), Stop> {
+        self.number += 1;
+        let number = self.number;
+        let safety = step.safety();
+        let mut out = anstream::stdout();
+        let bold = anstyle::Style::new().bold();
+        let _ = writeln!(out, "\n{bold}{number}. {id} [{}, {}]{bold:#}", step.kind.name(), safety_name(safety));
+        if let Some(expr) = &step.attributes.when {
+            let holds = condition_holds(expr, &self.facts).map_err(|e| Stop::Failed(format!("step `{id}`: {e}")))?;
+            if !holds {
+                let reason = format!("when={expr} is false");
+                let _ = writeln!(out, "skipped: {reason}");
+                self.journal.record(&[
+                    started(number, id, step, safety, &describe_step(step)),
+                    finished(number, journal::StepOutcome::Skipped, None, std::time::Duration::ZERO, Some(reason)),
+                ])?;
+                return Ok(());
+            }
+        }
+        let text = self.render(step)?;
+        let shown = text.as_ref().map_or_else(|| describe_step(step), |t| t.shown.clone());
+        if self.options.dry_run && safety != Safety::Read && !matches!(step.kind, StepKind::Gate(_)) {
+            let _ = writeln!(out, "{}", indent(&shown));
+            let _ = writeln!(out, "(dry run: not run, it is a {} step)", safety_name(safety));
+            self.journal.record(&[
+                started(number, id, step, safety, &shown),
+                finished(number, journal::StepOutcome::DryRun, None, std::time::Duration::ZERO, None),
+            ])?;
+            return Ok(());
+        }
+        // Destructive steps are confirmed whether the author asked or runwell inferred it.
+        if !self.options.dry_run && (step.confirms() || safety == Safety::Destructive) {
+            self.confirm(number, id, step, safety, &shown)?;
+        }
+        self.journal.record(&[started(number, id, step, safety, &shown)])?;
+        let result = match &step.kind {
+            StepKind::Gate(gate) => self.gate(number, id, step, &gate.checks).await,
+            StepKind::Manual(manual) => self.manual(number, &manual.text),
+            _ => {
+                let text = text.expect("steps that run text have it");
+                let _ = writeln!(out, "{}", indent(&text.shown));
+                self.process(number, id, step, text).await
+            }
+        };
+        if matches!(step.kind, StepKind::Gate(_) | StepKind::Manual(_)) {
+            // Steps that run something recorded their exact result already.
+            let status = match &result {
+                Ok(()) => procedure::Status::Succeeded,
+                Err(Stop::Aborted) => procedure::Status::Aborted,
+                Err(_) => procedure::Status::Failed { exit_code: 1 },
+            };
+            self.facts.status(id, &status);
+        }
+        match result {
+            Err(Stop::Failed(why)) if step.attributes.continue_on_error => {
+                let _ = writeln!(out, "step `{id}` failed ({why}); going on: it has continue-on-error");
+                Ok(())
+            }
+            Ok(()) => {
+                if step.rollback.is_some() {
+                    self.undoable.push(step);
+                }
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The text a step runs, rendered with values quoted for where they
+    /// land; `None` for gates and manual steps.
+    fn render(&self, step: &Step) -> Result<Option<template::RunText>, Stop> {
+        // A transcript runs its commands only (`Shell::script`), not the
+        // blanked-out text lint keeps for offsets.
+        let runnable = match &step.kind {
+            StepKind::Shell(shell) => Some(std::borrow::Cow::Borrowed(shell.script.as_str())),
+            _ => step.runnable_text(),
+        };
+        let Some(text) = runnable else { return Ok(None) };
+        let quoting = if matches!(step.kind, StepKind::Sql(_)) { Quoting::Sql } else { Quoting::Shell };
+        template::render_for_run(&text, self.secrets, quoting)
+            .map(Some)
+            .map_err(|why| Stop::Failed(format!("step `{}`: {why}", step.id)))
+    }
+
+    /// Runs the rollback blocks of completed steps, newest first. A
+    /// rollback that fails stops the rest: they may depend on it.
+    async fn roll_back(&mut self) {
+        let mut out = anstream::stdout();
+        let _ = writeln!(out, "\nrolling back {} completed step(s), newest first", self.undoable.len());
+        while let Some(step) = self.undoable.pop() {
+            let Some(rollback) = step.rollback.as_deref() else { continue };
+            let id = format!("{}.rollback", step.id);
+            if let Err(stop) = Box::pin(self.step(rollback, &id)).await {
+                let left: Vec<&str> = self.undoable.iter().rev().map(|s| s.id.as_str()).collect();
+                let why = match stop {
+                    Stop::Failed(why) | Stop::Declined(why) => why,
+                    Stop::Aborted => "stopped by the operator".to_owned(),
+                };
+                let text = if left.is_empty() {
+                    format!("rollback `{id}` did not complete ({why})")
+                } else {
+                    format!("rollback `{id}` did not complete ({why}); not rolled back: {}", left.join(", "))
+                };
+                let _ = writeln!(out, "{text}");
+                let _ = self.journal.record(&[Event::Note { text }]);
+                return;
+            }
+        }
+    }
+
+    fn confirm(&mut self, number: u32, id: &str, step: &Step, safety: Safety, shown: &str) -> Result<(), Stop> {
+        let destructive = safety == Safety::Destructive;
+        let name = self.options.env.clone().unwrap_or_else(|| self.runbook.name.clone());
+        let prompt = if destructive {
+            let what = step.assessment.findings.iter().find(|f| f.safety == Safety::Destructive);
+            match what {
+                Some(finding) => format!("step `{id}` is destructive: it runs {}", finding.what),
+                None => format!("step `{id}` is marked destructive"),
+            }
+        } else {
+            match &step.attributes.confirm {
+                Some(Some(question)) => question.clone(),
+                _ => format!("run step `{id}`?"),
+            }
+        };
+        self.journal.record(&[Event::ConfirmationAsked { step: number, prompt: prompt.clone() }])?;
+        let (answer, accepted) = if destructive {
+            match &self.options.confirm_destructive {
+                Some(given) => (format!("--confirm-destructive {given}"), *given == name),
+                None => ask(
+                    |p| p.typed(&format!("{}\n{}", indent(shown), prompt), &name),
+                    &format!("--confirm-destructive {name}"),
+                )?,
+            }
+        } else if self.options.yes {
+            ("--yes".to_owned(), true)
+        } else {
+            ask(|p| p.confirm(&prompt), "--yes")?
+        };
+        self.journal.record(&[Event::ConfirmationAnswered {
+            step: number,
+            answer: answer.clone(),
+            accepted,
+            by: self.operator.clone(),
+        }])?;
+        if accepted { Ok(()) } else { Err(Stop::Declined(format!("step `{id}` was not confirmed ({answer})"))) }
+    }
+
+    /// Runs a step that runs something (shell, SQL, Redis, HTTP) with its
+    /// timeout and retries, streaming its output.
+    async fn process(&mut self, number: u32, id: &str, step: &Step, text: template::RunText) -> Result<(), Stop> {
+        let timeout = step.attributes.timeout.unwrap_or(procedure::DEFAULT_TIMEOUT);
+        let mut shell = ShellStep::new(id, text.script);
+        shell.env = text.env;
+        shell.cwd = step.attributes.cwd.as_ref().map(PathBuf::from);
+        shell.limits = Limits { timeout, ..Limits::default() };
+        let retries = Retries::new(step.attributes.retries.unwrap_or(0));
+        let mut recorder = JournalRecorder::new(self.journal, number, self.secrets.redactor());
+        let abort = self.abort.clone();
+        let outcomes = match &step.kind {
+            StepKind::Shell(_) => {
+                with_retries(retries, &mut recorder, &abort, async |r| run_shell(&shell, r, &abort).await).await
+            }
+            other => {
+                return Err(Stop::Failed(format!("`{}` steps are not supported yet", other.name())));
+            }
+        };
+        let failure = recorder.finish();
+        let outcome = outcomes.map_err(|e| Stop::Failed(e.to_string()))?.pop().ok_or(Stop::Aborted)?;
+        let reason = self.finished(number, id, &outcome, timeout)?;
+        if let Some(error) = failure {
+            return Err(Stop::Failed(error));
+        }
+        match outcome.status {
+            procedure::Status::Succeeded => Ok(()),
+            procedure::Status::Aborted => Err(Stop::Aborted),
+            _ => Err(Stop::Failed(format!("step `{id}`: {}", reason.unwrap_or_default()))),
+        }
+    }
+
+    /// Journals how a step's last attempt ended, and what it left behind;
+    /// why it failed, if it did.
+    fn finished(
+        &mut self,
+        number: u32,
+        id: &str,
+        outcome: &procedure::StepOutcome,
+        timeout: std::time::Duration,
+    ) -> Result<Option<String>, Stop> {
+        self.facts.step(id, outcome);
+        let (journaled, reason) = match &outcome.status {
+            procedure::Status::Succeeded => (journal::StepOutcome::Succeeded, None),
+            procedure::Status::Aborted => (journal::StepOutcome::Aborted, Some("stopped by the operator".to_owned())),
+            procedure::Status::TimedOut => {
+                (journal::StepOutcome::TimedOut, Some(format!("timed out after {}", humantime(timeout))))
+            }
+            procedure::Status::Failed { exit_code } => {
+                (journal::StepOutcome::Failed, Some(format!("exit status {exit_code}")))
+            }
+            procedure::Status::Killed { signal } => {
+                (journal::StepOutcome::Failed, Some(format!("killed by signal {signal}")))
+            }
+        };
+        let exit_code = match outcome.status {
+            procedure::Status::Failed { exit_code } => Some(exit_code),
+            procedure::Status::Succeeded => Some(0),
+            _ => None,
+        };
+        let mut events = vec![finished(number, journaled, exit_code, outcome.duration, reason.clone())];
+        if !outcome.leftovers.is_empty() {
+            let pids: Vec<String> = outcome.leftovers.iter().map(u32::to_string).collect();
+            events.push(Event::Note {
+                text: format!("step `{id}` left processes running in its group: {}", pids.join(", ")),
+            });
+        }
+        if outcome.pipe_held_open {
+            events.push(Event::Note {
+                text: format!(
+                    "step `{id}`: a process it started still holds its output open; what it writes from now on is not recorded"
+                ),
+            });
+        }
+        for event in &events[1..] {
+            if let Event::Note { text } = event {
+                let _ = writeln!(anstream::stdout(), "  note: {text}");
+            }
+        }
+        self.journal.record(&events)?;
+        Ok(reason)
+    }
+
+    async fn gate(&mut self, number: u32, id: &str, step: &Step, names: &[String]) -> Result<(), Stop> {
+        let checks: Vec<_> = names
+            .iter()
+            .filter_map(|name| self.runbook.check(name))
+            .map(|spec| check::resolve(&self.runbook.name, spec, self.secrets))
+            .collect();
+        let wait = step.attributes.wait.unwrap_or_default();
+        let interval = step.attributes.interval.unwrap_or(std::time::Duration::from_secs(2));
+        let gate = gate_checks(&checks, self.secrets, wait, interval, &self.abort).await?;
+        let mut events = Vec::new();
+        for outcome in &gate.outcomes {
+            self.facts.check(&outcome.name, outcome.status.as_str());
+            events.push(check_event(Some(number), outcome));
+        }
+        let passed = gate.passed;
+        events.push(finished(
+            number,
+            if passed { journal::StepOutcome::Succeeded } else { journal::StepOutcome::Failed },
+            None,
+            gate.waited,
+            (!passed).then(|| "checks did not pass".to_owned()),
+        ));
+        self.journal.record(&events)?;
+        if passed {
+            Ok(())
+        } else {
+            let failing: Vec<&str> =
+                gate.outcomes.iter().filter(|o| o.status != CheckStatus::Ok).map(|o| o.name.as_str()).collect();
+            Err(Stop::Failed(format!(
+                "check gate `{id}`: {} not ok after {} round(s)",
+                failing.join(", "),
+                gate.rounds
+            )))
+        }
+    }
+
+    fn manual(&mut self, number: u32, text: &str) -> Result<(), Stop> {
+        let _ = writeln!(anstream::stdout(), "  [ ] {text}");
+        let (answer, done) =
+            if self.options.ack { ("--ack".to_owned(), true) } else { ask(|p| p.confirm("done?"), "--ack")? };
+        if !done {
+            return Err(Stop::Declined(format!("manual step not acknowledged ({answer}): {text}")));
+        }
+        self.journal.record(&[
+            Event::Acknowledged { step: number, item: text.to_owned(), by: self.operator.clone() },
+            finished(number, journal::StepOutcome::Succeeded, None, std::time::Duration::ZERO, None),
+        ])
+    }
+}
+
+/// Runs `checks` until they all pass or `wait` is over, printing each
+/// state; Ctrl-C stops the wait.
+pub(in crate::cli) async fn gate_checks(
+    checks: &[check::Resolved],
+    secrets: &template::Secrets,
+    wait: std::time::Duration,
+    interval: std::time::Duration,
+    abort: &CancellationToken,
+) -> Result<check::Gate, Stop> {
+    let options = check::Options { redactor: secrets.redactor().clone(), ..check::Options::default() };
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    let gate = check::gate(checks, &options, wait, interval, |round, outcomes| {
+        if round > 1 || outcomes.iter().all(|o| o.status == CheckStatus::Ok) {
+            return;
+        }
+        let _ = writeln!(anstream::stdout(), "waiting up to {} for {}", humantime(wait), names.join(", "));
+    });
+    let gate = tokio::select! {
+        gate = gate => gate,
+        () = abort.cancelled() => return Err(Stop::Aborted),
+    };
+    for outcome in &gate.outcomes {
+        let _ = writeln!(
+            anstream::stdout(),
+            "  {} {}: {}",
+            outcome.status,
+            outcome.name,
+            if outcome.reason.is_empty() { &outcome.observed } else { &outcome.reason }
+        );
+    }
+    Ok(gate)
+}
+
+pub(in crate::cli) fn check_event(step: Option<u32>, outcome: &check::Outcome) -> Event {
+    Event::CheckResult {
+        step,
+        name: outcome.name.clone(),
+        status: outcome.status.as_str().to_owned(),
+        observed: outcome.observed.clone(),
+        reason: (!outcome.reason.is_empty()).then(|| outcome.reason.clone()),
+        latency: jiff::SignedDuration::try_from(std::time::Duration::from_secs_f64(outcome.latency_ms / 1000.0)).ok(),
+    }
+}
+
+/// Asks on the terminal; without one, stops naming the flag that answers.
+pub(in crate::cli) fn ask(
+    question: impl FnOnce(&mut Prompter<std::io::StdinLock<'static>, std::io::Stderr>) -> std::io::Result<Answer>,
+    flag: &str,
+) -> Result<(String, bool), Stop> {
+    if !std::io::stdin().is_terminal() && !interactive_override() {
+        return Err(Stop::Declined(format!("no terminal to ask on; pass {flag} to answer")));
+    }
+    let mut prompter = Prompter::new(std::io::stdin().lock(), std::io::stderr());
+    match question(&mut prompter).map_err(|e| Stop::Failed(format!("cannot ask: {e}")))? {
+        Answer::Given(answer) => Ok((answer, true)),
+        Answer::Refused => Ok(("no".to_owned(), false)),
+        Answer::Closed => Ok(("(input closed)".to_owned(), false)),
+    }
+}
+
+/// Whether `--option given` names alternative `section`: its label (`A`,
+/// `2`), its id, or the start of its id (`option-a`).
+pub(super) fn option_matches(section: &crate::runbook::Section, given: &str) -> bool {
+    let given = given.trim();
+    section.option.as_deref().is_some_and(|label| label.eq_ignore_ascii_case(given))
+        || section.id == given
+        || (given.len() > 1 && section.id.starts_with(&given.to_ascii_lowercase()))
+}
+
+pub(super) fn started(number: u32, id: &str, step: &Step, safety: Safety, shown: &str) -> Event {
+    Event::StepStarted {
+        step: number,
+        id: id.to_owned(),
+        step_kind: step.kind.name().to_owned(),
+        safety: safety_name(safety).to_owned(),
+        command: shown.to_owned(),
+    }
+}
+
+pub(in crate::cli) fn finished(
+    step: u32,
+    outcome: journal::StepOutcome,
+    exit_code: Option<i32>,
+    duration: std::time::Duration,
+    reason: Option<String>,
+) -> Event {
+    Event::StepFinished {
+        step,
+        outcome,
+        exit_code,
+        duration: jiff::SignedDuration::try_from(duration).unwrap_or(jiff::SignedDuration::ZERO),
+        reason,
+    }
+}
+
+fn describe_step(step: &Step) -> String {
+    match &step.kind {
+        StepKind::Gate(gate) => format!("checks: {}", gate.checks.join(", ")),
+        StepKind::Manual(manual) => manual.text.clone(),
+        _ => step.body.clone(),
+    }
+}
+
+/// `30s`, `1m30s`, `250ms`: a duration as runbooks write it.
+pub(in crate::cli) fn humantime(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = duration.as_secs();
+    match (secs / 3600, secs / 60 % 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
