@@ -53,6 +53,8 @@ pub(in crate::cli) struct JournalRecorder<'a> {
     /// Put before each line on the terminal when steps run side by side.
     prefix: Option<String>,
     at_line_start: [bool; 2],
+    /// Retries the step has: a failed attempt before the last is noted.
+    retries: u32,
     /// The first journal write that failed, as the run will report it.
     failure: Option<String>,
 }
@@ -66,6 +68,7 @@ impl<'a> JournalRecorder<'a> {
             stderr: OutputCapture::new(step, Stream::Stderr, journal::DEFAULT_CAP),
             prefix: None,
             at_line_start: [true; 2],
+            retries: 0,
             failure: None,
         }
     }
@@ -73,6 +76,12 @@ impl<'a> JournalRecorder<'a> {
     /// Terminal lines start with `[prefix] `.
     pub(in crate::cli) fn prefixed(mut self, prefix: &str) -> Self {
         self.prefix = Some(format!("[{prefix}] "));
+        self
+    }
+
+    /// The step runs again up to `count` times when it fails.
+    pub(in crate::cli) fn retrying(mut self, count: u32) -> Self {
+        self.retries = count;
         self
     }
 
@@ -130,8 +139,8 @@ impl Recorder for JournalRecorder<'_> {
     }
 
     fn attempt_finished(&mut self, number: u32, outcome: &procedure::StepOutcome) {
-        if !outcome.status.succeeded() && outcome.status != procedure::Status::Aborted {
-            self.note(format!("attempt {number} {}", describe(&outcome.status)));
+        if number <= self.retries && !outcome.status.succeeded() && outcome.status != procedure::Status::Aborted {
+            self.note(format!("attempt {number} {}; trying again", describe(&outcome.status)));
         }
     }
 }

@@ -304,7 +304,7 @@ impl<'a> Session<'a> {
         shell.cwd = step.attributes.cwd.as_ref().map(PathBuf::from);
         shell.limits = Limits { timeout, ..Limits::default() };
         let retries = Retries::new(step.attributes.retries.unwrap_or(0));
-        let mut recorder = JournalRecorder::new(self.journal, number, self.secrets.redactor());
+        let mut recorder = JournalRecorder::new(self.journal, number, self.secrets.redactor()).retrying(retries.count);
         let abort = self.abort.clone();
         let outcomes = match &step.kind {
             StepKind::Shell(_) => {

@@ -1,0 +1,178 @@
+//! `runwell run` beyond straight lines: alternatives, `when=`, retries,
+//! rollback of completed steps, and `--from` resuming a failed run.
+
+use runwell::journal::{Event, SqliteStore, Status, StepOutcome, Store};
+
+use crate::test::Test;
+
+fn runbook(body: &str) -> String {
+    format!("---\nrunbook: demo\nvars:\n  mode: {{ default: fast }}\n---\n# Demo\n\n## Fix it\n\n{body}")
+}
+
+/// `(id, outcome)` of every finished step of `run`, in order.
+fn steps(store: &SqliteStore, run: i64) -> Vec<(String, StepOutcome)> {
+    let mut ids = std::collections::HashMap::new();
+    let mut done = Vec::new();
+    for record in store.events(run).unwrap() {
+        match record.event {
+            Event::StepStarted { step, id, .. } => {
+                ids.insert(step, id);
+            }
+            Event::StepFinished { step, outcome, .. } => done.push((ids[&step].clone(), outcome)),
+            _ => {}
+        }
+    }
+    done
+}
+
+fn notes(store: &SqliteStore, run: i64) -> Vec<String> {
+    store
+        .events(run)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Note { text } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+const CHOICE: &str = "```sh {name=look}\necho looking\n```\n\n### Option A: restart\n\n```sh {name=restart}\ntouch restarted\n```\n\n### Option B: drain\n\n```sh {name=drain}\ntouch drained\n```\n\n### Verify\n\n```sh {name=verify}\ntouch verified\n```\n";
+
+#[test]
+fn an_option_runs_only_the_chosen_alternative_then_what_follows() {
+    let test = Test::new().file("demo.md", &runbook(CHOICE));
+    let output =
+        test.args(&["run", "demo.md", "fix-it", "--db", "journal.db", "--option", "b"]).status(0).run_in_place();
+    assert!(output.path.join("drained").exists());
+    assert!(!output.path.join("restarted").exists());
+    assert!(output.path.join("verified").exists(), "the section after the options runs either way");
+    let store = output.journal();
+    let ids: Vec<String> = steps(&store, 1).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["look", "drain", "verify"]);
+    assert_eq!(notes(&store, 1), ["option: Option B: drain (--option)"]);
+}
+
+#[test]
+fn a_choice_without_a_terminal_or_option_is_refused_before_anything_runs() {
+    let test = Test::new().file("demo.md", &runbook(CHOICE));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(2).run_in_place();
+    assert!(
+        output.stderr.contains("pass `--option A` (Option A: restart) or `--option B` (Option B: drain)"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.path.join("journal.db").exists() || output.journal().runs(&Default::default()).unwrap().is_empty());
+
+    let test = Test::new().file("demo.md", &runbook(CHOICE));
+    let output =
+        test.args(&["run", "demo.md", "fix-it", "--db", "journal.db", "--option", "c"]).status(2).run_in_place();
+    assert!(
+        output.stderr.contains("`--option c` names no alternative of this procedure; it offers `A`, `B`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn the_operator_picks_an_option_on_the_terminal() {
+    let test = Test::new().file("demo.md", &runbook(CHOICE));
+    let output = test
+        .args(&["run", "demo.md", "fix-it", "--db", "journal.db", "--operator", "alice"])
+        .env("RUNWELL_INTERACTIVE", "1")
+        .stdin("1\n")
+        .status(0)
+        .run_in_place();
+    assert!(output.stderr.contains("  1) Option A: restart\n  2) Option B: drain\nChoose 1-2: "), "{}", output.stderr);
+    assert!(output.path.join("restarted").exists());
+    assert_eq!(notes(&output.journal(), 1), ["option: Option A: restart (chosen by alice)"]);
+}
+
+#[test]
+fn when_skips_a_step_on_earlier_results_and_an_unjudgeable_condition_fails() {
+    let body = "```sh {name=probe continue-on-error}\nexit 3\n```\n\n```sh {name=on-failure when=\"steps.probe.exit_code == 3\"}\ntouch handled\n```\n\n```sh {name=on-success when=\"steps.probe.succeeded\"}\ntouch wrong\n```\n\n```sh {name=by-var when=\"mode == 'slow'\"}\ntouch slow\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(0).run_in_place();
+    assert!(output.path.join("handled").exists());
+    assert!(!output.path.join("wrong").exists());
+    assert!(!output.path.join("slow").exists());
+    assert!(output.stdout.contains("skipped: when=steps.probe.succeeded is false"), "{}", output.stdout);
+    let outcomes: Vec<StepOutcome> = steps(&output.journal(), 1).into_iter().map(|(_, o)| o).collect();
+    assert_eq!(outcomes, [StepOutcome::Failed, StepOutcome::Succeeded, StepOutcome::Skipped, StepOutcome::Skipped]);
+
+    let body = "```sh {name=guarded when=\"steps.nothing.succeeded\"}\ntouch ran\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(1).run_in_place();
+    assert!(!output.path.join("ran").exists(), "a condition that cannot be judged never runs the step");
+    assert!(output.stdout.contains("`when=steps.nothing.succeeded` cannot be evaluated"), "{}", output.stdout);
+}
+
+#[test]
+fn retries_run_a_failing_step_again_and_record_each_attempt() {
+    // Fails twice, then succeeds: counts its attempts in a file.
+    let body = "```sh {name=flaky retries=2}\necho x >> attempts\n[ $(wc -l < attempts) -ge 3 ]\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(0).run_in_place();
+    assert_eq!(std::fs::read_to_string(output.path.join("attempts")).unwrap().lines().count(), 3);
+    assert_eq!(
+        notes(&output.journal(), 1),
+        ["attempt 1 failed (exit status 1); trying again", "attempt 2 failed (exit status 1); trying again"]
+    );
+}
+
+#[test]
+fn a_failure_rolls_back_completed_steps_newest_first() {
+    let body = "```sh {name=one}\necho one >> done\n```\n\n```sh {rollback}\necho undo-one >> done\n```\n\n```sh {name=two}\necho two >> done\n```\n\n```sh {rollback}\necho undo-two >> done\n```\n\n```sh {name=three}\nfalse\n```\n\n```sh {rollback}\necho undo-three >> done\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(1).run_in_place();
+    let done = std::fs::read_to_string(output.path.join("done")).unwrap();
+    assert_eq!(done, "one\ntwo\nundo-two\nundo-one\n", "the failed step's own rollback does not run");
+    let store = output.journal();
+    let ids: Vec<String> = steps(&store, 1).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["one", "two", "three", "two.rollback", "one.rollback"]);
+    assert_eq!(store.run(1).unwrap().status, Status::Failed);
+    assert!(output.stdout.ends_with("run 1 failed: step `three`: exit status 1\n"), "{}", output.stdout);
+}
+
+#[test]
+fn a_rollback_that_fails_stops_the_rest_and_says_what_was_not_undone() {
+    let body = "```sh {name=one}\ntrue\n```\n\n```sh {rollback}\necho undo-one >> done\n```\n\n```sh {name=two}\ntrue\n```\n\n```sh {rollback}\nexit 4\n```\n\n```sh {name=three}\nfalse\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(1).run_in_place();
+    assert!(!output.path.join("done").exists());
+    assert_eq!(
+        notes(&output.journal(), 1),
+        ["rollback `two.rollback` did not complete (step `two.rollback`: exit status 4); not rolled back: one"]
+    );
+}
+
+#[test]
+fn from_resumes_a_failed_run_at_a_step_linked_to_the_original() {
+    let body = "```sh {name=prepare}\necho prepared >> log\n```\n\n```sh {name=fix}\ntest -f fixed\necho fixed >> log\n```\n\n```sh {name=verify when=\"steps.prepare.succeeded\"}\necho verified >> log\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(1).run_in_place();
+    let dir = output.path.clone();
+    // The operator fixes the cause, then resumes where it failed.
+    std::fs::write(dir.join("fixed"), "").unwrap();
+    let resumed = crate::test::runwell()
+        .args(["run", "demo.md", "fix-it", "--db", "journal.db", "--from", "fix"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert_eq!(resumed.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("resumes run 1 at step `fix`"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(dir.join("log")).unwrap(), "prepared\nfixed\nverified\n");
+    let store = SqliteStore::open(&dir.join("journal.db")).unwrap();
+    assert_eq!(store.run(2).unwrap().info.resumed_from, Some(1));
+    let ids: Vec<String> = steps(&store, 2).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["fix", "verify"], "`when=` on `prepare` saw run 1's result");
+
+    let unknown = crate::test::runwell()
+        .args(["run", "demo.md", "fix-it", "--db", "journal.db", "--from", "fixx"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("has no step `fixx` (did you mean `fix`?)"));
+}
