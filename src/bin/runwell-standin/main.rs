@@ -83,6 +83,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The `journalctl -u UNIT` shim in DIR/bin.
+    #[command(hide = true)]
+    Journalctl {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The `sentinel-proxy --validate --config FILE` shim in DIR/bin.
     #[command(hide = true)]
     SentinelProxy {
@@ -105,6 +113,7 @@ fn main() -> ExitCode {
         Command::Serve(arguments) => serve::run(&arguments).map(|()| 0),
         Command::Systemctl { dir, args } => shims::systemctl(&dir, &args),
         Command::Wg { dir, args } => shims::wg(&dir, &args),
+        Command::Journalctl { dir, args } => shims::journalctl(&dir, &args),
         Command::SentinelProxy { args } => Ok(shims::sentinel_proxy(&args)),
     };
     match result {

@@ -1,6 +1,6 @@
 //! Shims for the tools a runbook calls that this container cannot run for
-//! real: `systemctl` (there is no systemd here), `wg` (no WireGuard
-//! interfaces) and `sentinel-proxy --validate`. `DIR/bin` holds a small
+//! real: `systemctl` (there is no systemd here), `journalctl` (no journal),
+//! `wg` (no WireGuard interfaces) and `sentinel-proxy --validate`. `DIR/bin` holds a small
 //! script for each that calls back into this binary with the lab's directory.
 //!
 //! They answer from the lab's state, so a drill that stops a part or kills
@@ -180,6 +180,43 @@ pub fn wg(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
             Ok(1)
         }
     }
+}
+
+/// `journalctl -u UNIT [--since …] [--no-pager] [-n N]`: the log the lab's
+/// part for UNIT writes (`DIR/log/PART.log`), oldest first. `--since` is
+/// accepted and ignored: the lab's logs are as young as the lab.
+pub fn journalctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let lab = Lab::load(dir)?;
+    let mut units = Vec::new();
+    let mut lines: Option<usize> = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-u" | "--unit" => units.extend(iter.next().cloned()),
+            "-n" | "--lines" => lines = iter.next().and_then(|n| n.parse().ok()),
+            "--since" | "--until" | "-o" | "--output" => {
+                iter.next();
+            }
+            other => {
+                if let Some(unit) = other.strip_prefix("--unit=") {
+                    units.push(unit.to_owned());
+                }
+            }
+        }
+    }
+    for unit in &units {
+        let Some(part) = lab.part_for_unit(unit) else {
+            eprintln!("-- No entries for {unit} --");
+            continue;
+        };
+        let text = fs::read_to_string(dir.join("log").join(format!("{}.log", part.name))).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let from = lines.map_or(0, |n| all.len().saturating_sub(n));
+        for line in &all[from..] {
+            println!("{line}");
+        }
+    }
+    Ok(0)
 }
 
 /// `sentinel-proxy --validate --config FILE`: a KDL well-formedness check

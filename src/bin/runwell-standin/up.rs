@@ -89,7 +89,7 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
         std::os::unix::fs::symlink(exe, &part.program)?;
     }
     let quoted = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
-    let mut shims = vec!["systemctl", "wg"];
+    let mut shims = vec!["systemctl", "journalctl", "wg"];
     if lab.example == "sentinel-proxy" {
         shims.push("sentinel-proxy");
     }
@@ -108,9 +108,14 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
     }
     // The runbooks write `sudo systemctl …` as on a real host. In the lab
     // everything runs as the current user, and a real sudo would reset PATH
-    // past the shims: run the command as it is.
+    // past the shims: run the command as it is (`-u USER` and the like are
+    // dropped, there is only one user here).
     let sudo = dir.join("bin").join("sudo");
-    fs::write(&sudo, "#!/bin/sh\n# `sudo` for the runwell stand-in lab: the lab runs as you already.\nexec \"$@\"\n")?;
+    fs::write(
+        &sudo,
+        "#!/bin/sh\n# `sudo` for the runwell stand-in lab: the lab runs as you already.\n\
+         while [ $# -gt 0 ]; do\n  case \"$1\" in\n    -u|-g) shift 2 ;;\n    -E|-n|-H|-i) shift ;;\n    --) shift; break ;;\n    *) break ;;\n  esac\ndone\nexec \"$@\"\n",
+    )?;
     fs::set_permissions(&sudo, fs::Permissions::from_mode(0o755))?;
     let mut env = format!(
         "# Source this to use the {} stand-in lab: its shims, and the secrets its runbook reads.\n\

@@ -273,6 +273,10 @@ impl<'a> Session<'a> {
             }
         };
         self.journal.record(&[Event::ConfirmationAsked { step: number, prompt: prompt.clone() }])?;
+        if !can_ask() {
+            // The log of a run without a terminal still says what was asked.
+            let _ = writeln!(anstream::stdout(), "? {prompt}");
+        }
         let (answer, accepted) = if destructive {
             match &self.options.confirm_destructive {
                 Some(given) => (format!("--confirm-destructive {given}"), *given == name),
@@ -477,7 +481,7 @@ pub(in crate::cli) fn ask(
     question: impl FnOnce(&mut Prompter<std::io::StdinLock<'static>, std::io::Stderr>) -> std::io::Result<Answer>,
     flag: &str,
 ) -> Result<(String, bool), Stop> {
-    if !std::io::stdin().is_terminal() && !interactive_override() {
+    if !can_ask() {
         return Err(Stop::Declined(format!("no terminal to ask on; pass {flag} to answer")));
     }
     let mut prompter = Prompter::new(std::io::stdin().lock(), std::io::stderr());
@@ -486,6 +490,11 @@ pub(in crate::cli) fn ask(
         Answer::Refused => Ok(("no".to_owned(), false)),
         Answer::Closed => Ok(("(input closed)".to_owned(), false)),
     }
+}
+
+/// Whether there is someone to ask: a terminal, or a test's pipe.
+pub(in crate::cli) fn can_ask() -> bool {
+    std::io::stdin().is_terminal() || interactive_override()
 }
 
 /// Whether `--option given` names alternative `section`: its label (`A`,

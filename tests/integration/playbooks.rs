@@ -1,0 +1,219 @@
+//! The examples' procedures run end to end against their stand-in labs:
+//! a controlled restart, a full-stack recovery in dependency order, an
+//! incident's diagnosis and resolution, a maintenance checklist — with the
+//! journal, dry-run and resume shown on real runs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use runwell::journal::{Event, SqliteStore, Status, StepOutcome, Store};
+
+use crate::labs::{Lab, take_turn};
+
+/// A finished command's exit status and output, for assertion messages.
+fn ran(output: &Output) -> (i32, String) {
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn main_pid(lab: &Lab, unit: &str) -> String {
+    let output =
+        Command::new(lab.path().join("bin/systemctl")).args(["show", unit, "--property=MainPID"]).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn systemctl(lab: &Lab, args: &[&str]) {
+    let output = Command::new(lab.path().join("bin/systemctl")).args(args).output().unwrap();
+    assert!(output.status.success(), "systemctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// `(id, outcome)` of every finished step of `run`, in order.
+fn steps(store: &SqliteStore, run: i64) -> Vec<(String, StepOutcome)> {
+    let mut ids = std::collections::HashMap::new();
+    let mut done = Vec::new();
+    for record in store.events(run).unwrap() {
+        match record.event {
+            Event::StepStarted { step, id, .. } => {
+                ids.insert(step, id);
+            }
+            Event::StepFinished { step, outcome, .. } => done.push((ids[&step].clone(), outcome)),
+            _ => {}
+        }
+    }
+    done
+}
+
+/// The state of every check result of `run`, as `name=state`.
+fn checks(store: &SqliteStore, run: i64) -> Vec<String> {
+    store
+        .events(run)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::CheckResult { name, status, .. } => Some(format!("{name}={status}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn journal(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&dir.join("journal.db")).unwrap()
+}
+
+#[test]
+fn tornado_controlled_restart_dry_runs_then_restarts_behind_its_gates() {
+    let _turn = take_turn();
+    let lab = Lab::up("tornado-vpn");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let db = db.to_str().unwrap();
+    let before = main_pid(&lab, "tornado");
+
+    // A dry run checks the dependencies and the gates, and restarts nothing.
+    let output = lab.runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--dry-run"]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("sudo systemctl restart tornado\n(dry run: not run, it is a write step)"), "{text}");
+    assert_eq!(main_pid(&lab, "tornado"), before, "a dry run restarts nothing");
+    let store = journal(work.path());
+    assert!(steps(&store, 1).contains(&("restart-tornado".to_owned(), StepOutcome::DryRun)));
+
+    // Without a terminal, the confirmation needs --yes; then it restarts.
+    let output = lab.runwell("run", "tornado-vpn", &["controlled-restart", "--db", db]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Restart tornado.service? Live tunnels will drop."), "the runbook's own question: {text}");
+    assert_eq!(main_pid(&lab, "tornado"), before);
+
+    let output = lab.runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--yes"]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert_ne!(main_pid(&lab, "tornado"), before, "tornado was restarted");
+    let store = journal(work.path());
+    assert_eq!(store.run(3).unwrap().status, Status::Succeeded);
+    let outcomes = steps(&store, 3);
+    assert!(outcomes.iter().all(|(_, o)| *o == StepOutcome::Succeeded), "{outcomes:?}");
+    let ids: Vec<&str> = outcomes.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(ids[1], "restart-tornado");
+    // The gate after the restart saw the APIs answer.
+    let states = checks(&store, 3);
+    for wanted in ["postgres-ready=ok", "redis-ping=ok", "admin-api=ok", "client-api=ok", "wireguard-interfaces=ok"] {
+        assert!(states.iter().any(|s| s == wanted), "{wanted} in {states:?}");
+    }
+    // The transcript ran its commands: the recorded output is the live answer.
+    let transcript = store.step_output(3, 4, runwell::journal::Stream::Stdout).unwrap();
+    let transcript = String::from_utf8_lossy(&transcript.head);
+    assert!(transcript.contains("active\n") && transcript.contains("\"status\":\"healthy\""), "{transcript}");
+    assert!(store.verify().unwrap().is_intact());
+}
+
+#[test]
+fn tornado_recovers_in_dependency_order_and_a_failed_run_resumes_where_it_stopped() {
+    let _turn = take_turn();
+    let lab = Lab::up("tornado-vpn");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let db = db.to_str().unwrap();
+
+    // Redis is down: the controlled restart stops at its first gate, before
+    // restarting anything.
+    systemctl(&lab, &["stop", "redis-server"]);
+    let before = main_pid(&lab, "tornado");
+    let output = lab.runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--yes"]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(main_pid(&lab, "tornado"), before, "never restarted on top of a broken Redis");
+    let store = journal(work.path());
+    let (gate, outcome) = steps(&store, 1).remove(0);
+    assert_eq!(outcome, StepOutcome::Failed);
+    assert!(checks(&store, 1).contains(&"redis-ping=critical".to_owned()));
+
+    // The operator brings Redis back and resumes at the failed gate.
+    systemctl(&lab, &["start", "redis-server"]);
+    let output = lab
+        .runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--yes", "--from", &gate])
+        .output()
+        .unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("resumes run 1 at step `{gate}`")), "{text}");
+    let store = journal(work.path());
+    assert_eq!(store.run(2).unwrap().info.resumed_from, Some(1));
+    assert_eq!(store.run(2).unwrap().status, Status::Succeeded);
+
+    // After a crash of the data stores, the recovery procedure brings the
+    // stack back tier by tier; every check is green again.
+    systemctl(&lab, &["stop", "postgresql", "redis-server"]);
+    let (status, _, _) = lab.check("tornado-vpn");
+    assert_eq!(status, 2, "the matrix sees the outage");
+    let output = lab.runwell("run", "tornado-vpn", &["full-stack-recovery", "--db", db, "--yes"]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    let ids: Vec<String> = steps(&journal(work.path()), 3).into_iter().map(|(id, _)| id).collect();
+    let at = |id: &str| ids.iter().position(|s| s == id).unwrap_or_else(|| panic!("{id} in {ids:?}"));
+    assert!(at("start-datastores") < at("start-tornado") && at("start-tornado") < at("start-edge"), "{ids:?}");
+    let (status, _, stdout) = lab.check("tornado-vpn");
+    assert_eq!(status, 0, "{stdout}");
+}
+
+#[test]
+fn tornado_services_start_in_tiers_from_the_front_matter_graph() {
+    let _turn = take_turn();
+    let lab = Lab::up("tornado-vpn");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    systemctl(&lab, &["stop", "postgresql", "redis-server"]);
+    let output = lab.runwell("start", "tornado-vpn", &["--db", db.to_str().unwrap(), "--yes"]).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("tier 1: postgres, redis\n  tier 2: tornado\n  tier 3: nginx\n"), "{text}");
+    let ids: Vec<String> = steps(&journal(work.path()), 1).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids,
+        [
+            "start-postgres",
+            "start-redis",
+            "healthy-postgres-redis",
+            "start-tornado",
+            "healthy-tornado",
+            "start-nginx",
+            "healthy-nginx"
+        ]
+    );
+    let (status, _, stdout) = lab.check("tornado-vpn");
+    assert_eq!(status, 0, "{stdout}");
+}
+
+#[test]
+fn push_gateway_maintenance_checklist_is_acknowledged_item_by_item() {
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let runbook = crate::test::root().join("examples/push-gateway.md");
+    let run = |extra: &[&str]| {
+        crate::test::runwell()
+            .args(["run", runbook.to_str().unwrap(), "maintenance-checklist", "--db", db.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let (code, text) = ran(&run(&[]));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("no terminal to ask on; pass --ack to answer"), "{text}");
+
+    let (code, text) = ran(&run(&["--ack", "--operator", "alice"]));
+    assert_eq!(code, 0, "{text}");
+    let store = SqliteStore::open(&db).unwrap();
+    let acknowledged: Vec<(String, String)> = store
+        .events(2)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Acknowledged { item, by, .. } => Some((item, by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acknowledged.len(), 5);
+    assert!(acknowledged.iter().all(|(_, by)| by == "alice"));
+    assert_eq!(acknowledged[0].0, "Confirm the signer key file is readable only by the gateway user");
+}
