@@ -55,6 +55,8 @@ pub(in crate::cli) struct JournalRecorder<'a> {
     at_line_start: [bool; 2],
     /// Retries the step has: a failed attempt before the last is noted.
     retries: u32,
+    /// On a terminal: the step's name and elapsed time while it runs.
+    spinner: Option<indicatif::ProgressBar>,
     /// The first journal write that failed, as the run will report it.
     failure: Option<String>,
 }
@@ -69,6 +71,7 @@ impl<'a> JournalRecorder<'a> {
             prefix: None,
             at_line_start: [true; 2],
             retries: 0,
+            spinner: None,
             failure: None,
         }
     }
@@ -79,6 +82,20 @@ impl<'a> JournalRecorder<'a> {
         self
     }
 
+    /// Shows a spinner with `label` and the elapsed time while the step
+    /// runs, when stdout is a terminal.
+    pub(in crate::cli) fn spinning(mut self, label: &str) -> Self {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            let bar = indicatif::ProgressBar::new_spinner().with_message(label.to_owned());
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            self.spinner = Some(bar);
+        }
+        self
+    }
+
     /// The step runs again up to `count` times when it fails.
     pub(in crate::cli) fn retrying(mut self, count: u32) -> Self {
         self.retries = count;
@@ -86,6 +103,9 @@ impl<'a> JournalRecorder<'a> {
     }
 
     pub(in crate::cli) fn finish(mut self) -> Option<String> {
+        if let Some(bar) = self.spinner.take() {
+            bar.finish_and_clear();
+        }
         for stream in [procedure::Stream::Stdout, procedure::Stream::Stderr] {
             let held = self.masks[stream as usize].finish();
             self.write(stream, &held);
@@ -118,9 +138,13 @@ impl<'a> JournalRecorder<'a> {
             None => std::borrow::Cow::Borrowed(bytes),
             Some(prefix) => prefix_lines(bytes, prefix.as_bytes(), &mut self.at_line_start[stream as usize]).into(),
         };
-        let _ = match stream {
+        let show = || match stream {
             procedure::Stream::Stdout => std::io::stdout().write_all(&shown),
             procedure::Stream::Stderr => std::io::stderr().write_all(&shown),
+        };
+        let _ = match &self.spinner {
+            Some(bar) => bar.suspend(show),
+            None => show(),
         };
     }
 

@@ -308,7 +308,8 @@ impl<'a> Session<'a> {
         shell.cwd = step.attributes.cwd.as_ref().map(PathBuf::from);
         shell.limits = Limits { timeout, ..Limits::default() };
         let retries = Retries::new(step.attributes.retries.unwrap_or(0));
-        let mut recorder = JournalRecorder::new(self.journal, number, self.secrets.redactor()).retrying(retries.count);
+        let mut recorder =
+            JournalRecorder::new(self.journal, number, self.secrets.redactor()).retrying(retries.count).spinning(id);
         let abort = self.abort.clone();
         let outcomes = match &step.kind {
             StepKind::Shell(_) => {
@@ -321,6 +322,11 @@ impl<'a> Session<'a> {
         let failure = recorder.finish();
         let outcome = outcomes.map_err(|e| Stop::Failed(e.to_string()))?.pop().ok_or(Stop::Aborted)?;
         let reason = self.finished(number, id, &outcome, timeout)?;
+        let took = humantime_precise(outcome.duration);
+        let _ = match &reason {
+            None => writeln!(anstream::stdout(), "  ✓ {id} succeeded in {took}"),
+            Some(why) => writeln!(anstream::stdout(), "  ✗ {id}: {why}, after {took}"),
+        };
         if let Some(error) = failure {
             return Err(Stop::Failed(error));
         }
@@ -537,6 +543,18 @@ fn describe_step(step: &Step) -> String {
         StepKind::Gate(gate) => format!("checks: {}", gate.checks.join(", ")),
         StepKind::Manual(manual) => manual.text.clone(),
         _ => step.body.clone(),
+    }
+}
+
+/// `0.42s`, `12.3s`, `2m05s`: how long a step took.
+fn humantime_precise(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        format!("{}m{:02}s", duration.as_secs() / 60, duration.as_secs() % 60)
     }
 }
 
