@@ -7,6 +7,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod lint;
 mod list;
+mod report;
 mod run;
 mod servers;
 mod show;
