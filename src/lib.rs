@@ -9,5 +9,6 @@ pub mod journal;
 pub mod lint;
 pub mod procedure;
 pub mod process;
+pub mod report;
 pub mod runbook;
 pub mod template;

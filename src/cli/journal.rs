@@ -11,7 +11,8 @@ use super::list::{table, write_table};
 use super::{Error, Format, indent};
 use crate::journal::{self, Event, RunFilter, SqliteStore, Store};
 
-fn open(db: Option<&Path>) -> Result<SqliteStore, Error> {
+/// The journal at `db`, else at the default place.
+pub(super) fn open(db: Option<&Path>) -> Result<SqliteStore, Error> {
     let path = match db {
         Some(path) => path.to_owned(),
         None => journal::default_path().map_err(Error::Journal)?,

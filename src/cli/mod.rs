@@ -14,6 +14,7 @@ mod lint;
 mod list;
 mod matrix;
 mod prompt;
+mod report;
 mod run;
 mod services;
 mod show;
@@ -137,6 +138,21 @@ enum Command {
         #[arg(long, env = "RUNWELL_DB")]
         db: Option<PathBuf>,
     },
+    /// A run's post-incident record, in Markdown.
+    ///
+    /// The procedure as it ran with each step's result and output beneath it, the checks
+    /// before and after the change, a timeline (UTC), and sections for the review to fill in.
+    /// Exit status: 0, or 2 for an unknown run or a journal that cannot be read.
+    Report {
+        /// The run's id, as `runwell runs` shows it.
+        run: i64,
+        /// The journal file (default: `$RUNWELL_DB`, else under the XDG state directory).
+        #[arg(long, env = "RUNWELL_DB")]
+        db: Option<PathBuf>,
+        /// Write the report to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Work with the journal itself.
     Journal {
         #[command(subcommand)]
@@ -241,6 +257,8 @@ pub enum Error {
     Unsupported(String),
     #[error(transparent)]
     Template(#[from] crate::template::Error),
+    #[error("cannot write `{path}`: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -308,6 +326,7 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
         }
         Command::Runs { db, format, limit } => journal::runs(db.as_ref(), format, limit),
         Command::Log { run, db } => journal::log(db.as_ref(), run),
+        Command::Report { run, db, output } => report::run(&report::Config { run, db, output }),
         Command::Journal { command: JournalCommand::Verify { db } } => journal::verify(db.as_ref()),
         Command::Show { path, procedure, variables: Variables { env, sets } } => {
             show::run(&path, &procedure, env.as_deref(), &sets)

@@ -59,6 +59,8 @@ pub struct Section {
     /// 1–6; 0 for the preamble.
     pub level: u8,
     pub location: Location,
+    /// The heading's bytes in the source (`0..0` for the preamble).
+    pub heading: Range<usize>,
     pub parent: Option<usize>,
     /// Steps written directly under this heading.
     pub own_steps: Range<usize>,

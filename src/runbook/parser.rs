@@ -55,6 +55,9 @@ struct OpenHeading {
 #[derive(Debug)]
 struct OpenTask {
     checked: bool,
+    /// Where its `[ ]` marker starts.
+    marker: usize,
+    /// Where its text starts, after the marker.
     start: usize,
     text: String,
     end: usize,
@@ -88,6 +91,7 @@ impl<'s> Builder<'s> {
             title: String::new(),
             level: 0,
             location: Location::new(1, 1),
+            heading: 0..0,
             parent: None,
             own_steps: 0..0,
             all_steps: 0..0,
@@ -136,7 +140,7 @@ impl<'s> Builder<'s> {
                 Event::End(TagEnd::Heading(_)) => {
                     if let Some(open) = heading.take() {
                         self.headings.push(open.start..range.end);
-                        self.open_section(&open);
+                        self.open_section(&open, range.end);
                     }
                 }
                 Event::Start(Tag::CodeBlock(kind)) => {
@@ -179,7 +183,13 @@ impl<'s> Builder<'s> {
                 Event::Start(Tag::Item) => items.push(None),
                 Event::TaskListMarker(checked) => {
                     if let Some(item) = items.last_mut() {
-                        *item = Some(OpenTask { checked, start: range.end, text: String::new(), end: range.end });
+                        *item = Some(OpenTask {
+                            checked,
+                            marker: range.start,
+                            start: range.end,
+                            text: String::new(),
+                            end: range.end,
+                        });
                     }
                 }
                 Event::End(TagEnd::Paragraph) | Event::Start(Tag::List(_) | Tag::BlockQuote(_)) => {
@@ -202,13 +212,14 @@ impl<'s> Builder<'s> {
         self.finish_task(&mut items);
     }
 
-    fn open_section(&mut self, open: &OpenHeading) {
+    fn open_section(&mut self, open: &OpenHeading, end: usize) {
         let title = open.title.trim().to_owned();
         let parent = (0..self.sections.len()).rev().find(|&i| self.sections[i].level < open.level);
         let option = option_label(&title);
         self.sections.push(Section {
             id: self.slugger.slug(&title),
             location: self.at(open.start),
+            heading: open.start..end,
             title,
             level: open.level,
             parent,
@@ -250,7 +261,7 @@ impl<'s> Builder<'s> {
         match self.step_kind(&info, &body, &map) {
             Some(kind) => {
                 self.skipped.push((open.range_start..range.end, false));
-                self.push_step(kind, info, body, map, location);
+                self.push_step(kind, info, body, map, open.range_start..range.end);
             }
             None => self.skipped.push((open.range_start..range.end, true)),
         }
@@ -333,7 +344,13 @@ impl<'s> Builder<'s> {
         Gate { checks: names }
     }
 
-    fn push_step(&mut self, kind: StepKind, info: InfoString, body: String, body_map: SourceMap, location: Location) {
+    /// `body_map` says where the step's text is; `span` is all of the step.
+    fn push_step(&mut self, kind: StepKind, info: InfoString, body: String, body_map: SourceMap, span: Range<usize>) {
+        // Diagnostics point at the fence, or at a checklist item's text.
+        let location = match kind {
+            StepKind::Manual(_) => body_map.location(&body, 0),
+            _ => self.at(span.start),
+        };
         let services: Vec<&str> = self.services.iter().map(String::as_str).collect();
         let context = safety::Context { services: &services };
         let assessment = match &kind {
@@ -355,6 +372,7 @@ impl<'s> Builder<'s> {
             kind,
             attributes: info.attributes,
             location,
+            span,
             section,
             body,
             body_map,
@@ -399,11 +417,10 @@ impl<'s> Builder<'s> {
             return;
         }
         self.tasks.push(task.start..task.end);
-        let location = self.at(task.start);
         let mut map = SourceMap::default();
-        map.push_line(0, location);
+        map.push_line(0, self.at(task.start));
         let kind = StepKind::Manual(Manual { text: text.clone(), checked: task.checked });
-        self.push_step(kind, InfoString::default(), text, map, location);
+        self.push_step(kind, InfoString::default(), text, map, task.marker..task.end);
     }
 
     /// Finds placeholders in headings, prose, checklist items and example blocks.

@@ -1,5 +1,7 @@
 //! Steps: what a procedure does, one fenced block or checklist item each.
 
+use std::ops::Range;
+
 use super::attributes::Attributes;
 use super::diagnostic::Location;
 use super::safety::{Assessment, Safety};
@@ -13,6 +15,10 @@ pub struct Step {
     pub attributes: Attributes,
     /// Where the fence or checklist item starts.
     pub location: Location,
+    /// The step's bytes in the source: a code block from its opening fence
+    /// through its closing one, or a checklist item from its `[ ]` through
+    /// the end of its text.
+    pub span: Range<usize>,
     /// Index of the section the step is written in.
     pub section: usize,
     /// The block's content as written, fences and indentation removed.
@@ -265,6 +271,21 @@ mod tests {
         let blanked = transcript_commands_in_place(body);
         assert_eq!(blanked.len(), body.len());
         assert_eq!(blanked, "  echo $HOME\n         \n  ls\n");
+    }
+
+    #[test]
+    fn a_step_spans_its_fences_or_its_checklist_item() {
+        // The report writes each step's result right after its span.
+        let source = "# Ops\n\n## Fix\n\n```sh\necho hi\n```\n\n- [ ] Tell the channel\n  and wait\n- [ ] Done\n\n1. Then:\n   ~~~~bash\n   true\n   ~~~~\n";
+        let runbook = crate::runbook::parse(std::path::Path::new("ops.md"), source).runbook;
+        let spans: Vec<&str> = runbook.steps.iter().map(|s| &source[s.span.clone()]).collect();
+        assert_eq!(
+            spans,
+            ["```sh\necho hi\n```", "[ ] Tell the channel\n  and wait", "[ ] Done", "~~~~bash\n   true\n   ~~~~"]
+        );
+        assert_eq!(runbook.steps[1].location, Location::new(9, 6), "diagnostics still point after the marker");
+        let fix = runbook.section("fix").unwrap();
+        assert_eq!(&source[fix.heading.clone()], "## Fix\n");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod lint;
 mod list;
 mod playbooks;
 mod procedures;
+mod report;
 mod run;
 mod servers;
 mod services;
