@@ -85,7 +85,10 @@ fn tornado_controlled_restart_dry_runs_then_restarts_behind_its_gates() {
     assert!(text.contains("Restart tornado.service? Live tunnels will drop."), "the runbook's own question: {text}");
     assert_eq!(main_pid(&lab, "tornado"), before);
 
-    let output = lab.runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--yes"]).output().unwrap();
+    let output = lab
+        .runwell("run", "tornado-vpn", &["controlled-restart", "--db", db, "--yes", "--operator", "alice"])
+        .output()
+        .unwrap();
     let (code, text) = ran(&output);
     assert_eq!(code, 0, "{text}");
     assert_ne!(main_pid(&lab, "tornado"), before, "tornado was restarted");
@@ -106,6 +109,19 @@ fn tornado_controlled_restart_dry_runs_then_restarts_behind_its_gates() {
     let transcript = String::from_utf8_lossy(&transcript.head);
     assert!(transcript.contains("active\n") && transcript.contains("\"status\":\"healthy\""), "{transcript}");
     assert!(store.verify().unwrap().is_intact());
+
+    // The post-incident record: the runbook as it ran, checks before and after.
+    let output = crate::test::runwell().args(["report", "3", "--db", db]).output().unwrap();
+    let (code, report) = ran(&output);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.starts_with("# tornado-vpn › controlled-restart — run 3\n"), "{report}");
+    assert!(report.contains("- **Status:** succeeded"), "{report}");
+    let before = report.find("**Before** the first change").expect("checks before the restart");
+    let after = report.find("**After** the last change").expect("checks after the restart");
+    assert!(report[before..after].contains("redis-ping"), "{report}");
+    assert!(report[after..].contains("admin-api"), "{report}");
+    assert!(report.contains("**`restart-tornado` succeeded** · exit code 0"), "{report}");
+    assert!(report.contains("confirmed by **alice** (`--yes`)"), "who confirmed, and how: {report}");
 }
 
 #[test]
