@@ -11,25 +11,29 @@
 //!
 //! Probes never print and never see secrets' names: the engine renders every
 //! template first and redacts every secret value from what comes back.
+//!
+//! The wire code of `http`, `postgres` and `redis` (with `tcp` and `expect`)
+//! is crate-visible: SQL, Redis and HTTP steps (`procedure`) connect, bound
+//! their reads and judge `expect=` through it, exactly as the checks do.
 
 mod cert;
 mod command;
 mod disk;
 mod dns;
 mod engine;
-mod expect;
+pub(crate) mod expect;
 mod file;
 mod gate;
-mod http;
+pub(crate) mod http;
 mod metric;
 mod params;
 mod pidfile;
-mod postgres;
+pub(crate) mod postgres;
 mod prometheus;
-mod redis;
+pub(crate) mod redis;
 mod resolve;
 mod systemd;
-mod tcp;
+pub(crate) mod tcp;
 #[cfg(test)]
 pub(crate) mod testing;
 mod tls;
