@@ -7,7 +7,9 @@
 //! terminal printer), so memory stays bounded however much a step prints.
 //!
 //! What happened is data: a step that fails, times out, is killed or
-//! aborted is a [`StepOutcome`]; [`Error`] means it could not run at all.
+//! aborted is a [`StepOutcome`] (a failure without an exit status, such as
+//! an SQL error, is [`Status::Error`]); [`Error`] means it could not run at
+//! all.
 //! Retries ([`with_retries`]) wrap any step kind, and `when=` conditions
 //! ([`condition_holds`]) are judged over earlier results.
 //!
@@ -66,7 +68,8 @@ pub trait Recorder: Send {
 /// How one run of a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    /// Exit status 0.
+    /// Exit status 0; for SQL, Redis and HTTP steps, every statement,
+    /// command or expectation passed.
     Succeeded,
     /// A non-zero exit status.
     Failed { exit_code: i32 },
@@ -74,8 +77,14 @@ pub enum Status {
     TimedOut,
     /// The step's shell died of a signal runwell did not send.
     Killed { signal: i32 },
-    /// The operator aborted (Ctrl-C); the process group was stopped.
+    /// The operator aborted (Ctrl-C); the process group was stopped (a
+    /// running SQL query cancelled).
     Aborted,
+    /// A step without an exit status failed: an SQL error, a Redis error
+    /// reply, an HTTP answer its expectation refused, a server that could
+    /// not be reached. `message` says why in one line; it never holds a
+    /// URL's password.
+    Error { message: String },
 }
 
 impl Status {
@@ -87,7 +96,7 @@ impl Status {
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Succeeded => "succeeded",
-            Status::Failed { .. } => "failed",
+            Status::Failed { .. } | Status::Error { .. } => "failed",
             Status::TimedOut => "timed-out",
             Status::Killed { .. } => "killed",
             Status::Aborted => "aborted",

@@ -377,6 +377,7 @@ impl Session<'_> {
                 (journal::StepOutcome::Failed, Some(format!("exit status {exit_code}")))
             }
             other @ procedure::Status::Killed { .. } => (journal::StepOutcome::Failed, Some(other.as_str().to_owned())),
+            procedure::Status::Error { message } => (journal::StepOutcome::Failed, Some(message.clone())),
         };
         let exit_code = match outcome.status {
             procedure::Status::Failed { exit_code } => Some(exit_code),
