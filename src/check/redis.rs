@@ -131,17 +131,24 @@ impl Connection {
     /// selects its database; replies are read up to `limit` bytes.
     pub async fn open(target: &Target, limit: usize) -> Result<Connection, Failure> {
         let mut connection = Connection::connect(&target.address, limit).await?;
+        connection.login(target).await?;
+        Ok(connection)
+    }
+
+    /// Authenticates as `target` says (when it has a password) and selects
+    /// its database.
+    pub async fn login(&mut self, target: &Target) -> Result<(), Failure> {
         if let Some(password) = &target.password {
             let auth = match &target.username {
                 Some(user) => vec!["AUTH", user.as_str(), password.as_str()],
                 None => vec!["AUTH", password.as_str()],
             };
-            connection.call(&auth).await?;
+            self.call(&auth).await?;
         }
         if let Some(db) = target.db {
-            connection.call(&["SELECT", &db.to_string()]).await?;
+            self.call(&["SELECT", &db.to_string()]).await?;
         }
-        Ok(connection)
+        Ok(())
     }
 
     /// Sends one command and reads its reply; an error reply is critical,

@@ -1,24 +1,38 @@
-//! Running one step's process safely: the step executor core.
+//! Running one step safely: the step executor core.
 //!
-//! A shell step runs as `bash` in its own process group with a timeout; on
-//! expiry, or when the operator aborts, the whole group gets SIGTERM, a
-//! grace period, then SIGKILL, so nothing is left behind. Output is handed,
-//! chunk by chunk as it arrives, to a [`Recorder`] (the journal, the
-//! terminal printer), so memory stays bounded however much a step prints.
+//! A shell step ([`run_shell`]) runs as `bash` in its own process group with
+//! a timeout; on expiry, or when the operator aborts, the whole group gets
+//! SIGTERM, a grace period, then SIGKILL, so nothing is left behind.
+//!
+//! SQL, Redis and HTTP steps ([`run_sql`], [`run_redis`], [`run_http`]) talk
+//! to their server in-process, over the same connection code as the
+//! postgres, redis and http checks, and print what comes back as psql,
+//! redis-cli and an HTTP status line would. Every read is bounded; the
+//! whole conversation is bounded by the step's timeout, and a timeout or an
+//! abort also cancels a running SQL query on the server.
+//!
+//! Every executor has the same shape — the step, a [`Recorder`], the abort
+//! token — and hands output to the recorder (the journal, the terminal
+//! printer) chunk by chunk as it comes, at most [`CHUNK`] bytes at a time,
+//! so memory stays bounded however much a step prints.
 //!
 //! What happened is data: a step that fails, times out, is killed or
 //! aborted is a [`StepOutcome`] (a failure without an exit status, such as
 //! an SQL error, is [`Status::Error`]); [`Error`] means it could not run at
-//! all.
-//! Retries ([`with_retries`]) wrap any step kind, and `when=` conditions
-//! ([`condition_holds`]) are judged over earlier results.
+//! all. Retries ([`with_retries`]) wrap any step kind, and `when=`
+//! conditions ([`condition_holds`]) are judged over earlier results.
 //!
 //! Prompts, confirmations, the journal and the services graph are the
 //! caller's business: this module runs what it is given, already rendered.
 
+mod http;
+mod network;
+mod redis;
 mod retry;
 mod shell;
+mod sql;
 mod supervise;
+mod table;
 #[cfg(test)]
 mod tests;
 mod when;
@@ -26,8 +40,11 @@ mod when;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use http::{HttpStep, run_http};
+pub use redis::{MAX_REPLY, RedisStep, run_redis, split_command};
 pub use retry::{Retries, with_retries};
 pub use shell::{DEFAULT_TIMEOUT, Limits, MAX_SCRIPT, ShellStep, run_shell};
+pub use sql::{MAX_MESSAGE, SqlStep, run_sql};
 pub use supervise::CHUNK;
 pub use when::{Facts, condition_holds};
 
@@ -147,4 +164,9 @@ pub enum Error {
     Wait { step: String, source: std::io::Error },
     #[error("`when={expr}` cannot be evaluated: {reason}; fix the expression or the names it uses")]
     Condition { expr: String, reason: String },
+    /// A SQL, Redis or HTTP step that cannot be sent as written: a
+    /// connection URL that does not parse, a bad method or header, an
+    /// `expect=` that is not an expression.
+    #[error("step `{step}` cannot run: {reason}")]
+    Invalid { step: String, reason: String },
 }

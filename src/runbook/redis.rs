@@ -21,6 +21,8 @@
 //! Arguments are text: a `\xHH` sequence that does not make UTF-8 is an
 //! error rather than a silently mangled argument.
 
+use std::fmt::Write as _;
+
 /// Splits one line into arguments the way `redis-cli` does; `Err` says why
 /// the line does not split (an unbalanced or misplaced quote).
 pub fn split_command(line: &str) -> Result<Vec<String>, String> {
@@ -151,7 +153,9 @@ pub fn quote(bytes: &[u8]) -> String {
             0x07 => quoted.push_str("\\a"),
             0x08 => quoted.push_str("\\b"),
             0x20..=0x7e => quoted.push(byte as char),
-            other => quoted.push_str(&format!("\\x{other:02x}")),
+            other => {
+                let _ = write!(quoted, "\\x{other:02x}");
+            }
         }
     }
     quoted.push('"');

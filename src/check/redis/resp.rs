@@ -165,13 +165,15 @@ impl Framer {
                     }
                 }
                 b'*' => {
-                    if let Some(count) = lengths.length(line)?.filter(|&n| n > 0) {
+                    if let Some(count) = lengths.length(line)? {
                         if self.open.len() >= MAX_DEPTH {
                             return Err(DecodeError::NotResp);
                         }
-                        self.open.push(count);
-                        self.at = next;
-                        continue;
+                        if count > 0 {
+                            self.open.push(count);
+                            self.at = next;
+                            continue;
+                        }
                     }
                 }
                 _ => {}
