@@ -174,7 +174,9 @@ async fn query(session: &mut Session, tap: &Tap, sql: &str, address: &str, outpu
             // A notice sent before a message is printed before it.
             biased;
             Some(notice) = next_notice(&mut notices) => {
+                // Shown as it comes: a notice often reports progress.
                 output.err(&report(&notice, None));
+                output.flush();
                 continue;
             }
             message = stream.next() => message,
@@ -189,6 +191,7 @@ async fn query(session: &mut Session, tap: &Tap, sql: &str, address: &str, outpu
                 return failed(session, &error, sql, address, output);
             }
             Some(Ok(SimpleQueryMessage::RowDescription(columns))) => {
+                output.doing = format!("reading rows from {address}");
                 let types = match tap.next() {
                     Some(Seen::Columns(types)) => types,
                     _ => Vec::new(),
@@ -212,6 +215,7 @@ async fn query(session: &mut Session, tap: &Tap, sql: &str, address: &str, outpu
                     (None, _) => output.out(&format!("{count} rows\n")),
                 }
                 output.flush();
+                output.doing = format!("waiting for {address} to answer");
             }
             Some(Ok(_)) => {}
         }
