@@ -1,6 +1,6 @@
-//! What servers and plugins send back: a Redis reply, a Nagios plugin's
-//! output and a Prometheus metrics page must be read without a panic,
-//! whatever the bytes.
+//! What servers and plugins send back: a Redis reply (whose end the framer
+//! must find where the decoder does), a Nagios plugin's output and a
+//! Prometheus metrics page must be read without a panic, whatever the bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -9,6 +9,9 @@
 //! Clients are shared across a run ([`Clients`]): one per combination of
 //! redirect policy, verification and extra CA, so checks of one host reuse
 //! pooled connections instead of paying a TCP and TLS handshake each.
+//!
+//! `http` steps (`procedure`) send through [`send`] and judge `expect=`
+//! over [`observe`]'s fields, so a step sees what a check would.
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -91,62 +94,141 @@ pub struct Answer {
     pub peer_certificate: Option<Vec<u8>>,
 }
 
+/// A request, as a check's parameters or an `http` step describe it.
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<String>,
+    pub follow_redirects: bool,
+    pub insecure: bool,
+    /// An extra CA bundle to trust (a PEM file).
+    pub ca: Option<String>,
+}
+
+impl Request {
+    /// A request for `method` and `target` with `headers` and `body`, not
+    /// following redirects; `Err` (unknown) when one of them is malformed.
+    pub fn new(
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: Option<String>,
+    ) -> Result<Request, Failure> {
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| Failure::unknown(format!("`method` takes an HTTP method like GET, not `{method}`")))?;
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Failure::unknown(format!("`headers`: `{name}` is not a header name")))?;
+            // Never echo the value: it is often a token.
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| Failure::unknown(format!("`headers.{name}` holds characters a header cannot carry")))?;
+            map.append(header, value);
+        }
+        Ok(Request {
+            method,
+            url: parse_url(target)?,
+            headers: map,
+            body,
+            follow_redirects: false,
+            insecure: false,
+            ca: None,
+        })
+    }
+
+    /// The request an http check's parameters describe.
+    fn from_params(target: &str, params: &Params) -> Result<Request, Failure> {
+        let method = params.text("method")?.unwrap_or_else(|| "GET".to_owned());
+        let mut request = Request::new(&method, target, &params.map("headers")?, params.text("body")?)?;
+        request.follow_redirects = params.flag("follow_redirects")?;
+        request.insecure = params.flag("insecure")?;
+        request.ca = params.text("ca")?.filter(|ca| !ca.is_empty());
+        Ok(request)
+    }
+}
+
+/// An answer whose status and headers have arrived; the body is read with
+/// [`Response::read_body`].
+#[derive(Debug)]
+pub struct Response {
+    pub url: Url,
+    pub status: reqwest::StatusCode,
+    pub version: reqwest::Version,
+    pub headers: HeaderMap,
+    pub peer_certificate: Option<Vec<u8>>,
+    /// `host:port`, for reasons.
+    pub address: String,
+    inner: reqwest::Response,
+}
+
+/// Sends `request`. `Err` (critical) when nothing HTTP came back.
+pub async fn send(clients: &Clients, request: Request) -> Result<Response, Failure> {
+    let Request { method, url, headers, body, follow_redirects, insecure, ca } = request;
+    let key = ClientKey { follow_redirects, insecure, ca, plain: url.scheme() == "http" && !follow_redirects };
+    let client = clients.get(key)?;
+    let mut builder = client.request(method, url.clone()).headers(headers);
+    if let Some(body) = body {
+        builder = builder.body(body);
+    }
+    let address = address(&url);
+    let mut inner = builder.send().await.map_err(|e| Failure::critical(request_error(&e, &address, &url)))?;
+    let peer_certificate =
+        inner.extensions().get::<reqwest::tls::TlsInfo>().and_then(|i| i.peer_certificate()).map(<[u8]>::to_vec);
+    Ok(Response {
+        url: inner.url().clone(),
+        status: inner.status(),
+        version: inner.version(),
+        headers: std::mem::take(inner.headers_mut()),
+        peer_certificate,
+        address,
+        inner,
+    })
+}
+
+impl Response {
+    /// Reads the body chunk by chunk, handing each to `each` as it arrives
+    /// and keeping at most `cap` bytes, so a 1 GB answer costs `cap` and
+    /// stops there.
+    pub async fn read_body(mut self, cap: usize, mut each: impl FnMut(&[u8])) -> Result<Answer, Failure> {
+        let expected = self.inner.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
+        let mut body = Vec::with_capacity(expected);
+        let mut truncated = false;
+        while let Some(chunk) = self.inner.chunk().await.map_err(|e| {
+            Failure::critical(format!(
+                "the body from {} broke off after {}: {}",
+                self.address,
+                human_bytes(body.len()),
+                causes(&e)
+            ))
+        })? {
+            let room = cap - body.len();
+            if chunk.len() > room {
+                each(&chunk[..room]);
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            each(&chunk);
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            url: self.url,
+            status: self.status.as_u16(),
+            headers: self.headers,
+            body,
+            truncated,
+            peer_certificate: self.peer_certificate,
+        })
+    }
+}
+
 /// Sends the request a check describes and reads at most `cap` bytes of
 /// the body. `Err` when nothing HTTP came back.
 pub async fn fetch(clients: &Clients, target: &str, params: &Params, cap: usize) -> Result<Answer, Failure> {
-    let url = parse_url(target)?;
-    let follow_redirects = params.flag("follow_redirects")?;
-    let key = ClientKey {
-        follow_redirects,
-        insecure: params.flag("insecure")?,
-        ca: params.text("ca")?.filter(|ca| !ca.is_empty()),
-        plain: url.scheme() == "http" && !follow_redirects,
-    };
-    let client = clients.get(key)?;
-    let method = match params.text("method")? {
-        None => Method::GET,
-        Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-            .map_err(|_| Failure::unknown(format!("`method` takes an HTTP method like GET, not `{m}`")))?,
-    };
-    let mut headers = HeaderMap::new();
-    for (name, value) in params.map("headers")? {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Failure::unknown(format!("`headers`: `{name}` is not a header name")))?;
-        // Never echo the value: it is often a token.
-        let value = HeaderValue::from_str(&value)
-            .map_err(|_| Failure::unknown(format!("`headers.{name}` holds characters a header cannot carry")))?;
-        headers.append(header, value);
-    }
-    let mut request = client.request(method, url.clone()).headers(headers);
-    if let Some(body) = params.text("body")? {
-        request = request.body(body);
-    }
-    let address = address(&url);
-    let mut response = request.send().await.map_err(|e| Failure::critical(request_error(&e, &address, &url)))?;
-    let status = response.status().as_u16();
-    let peer_certificate =
-        response.extensions().get::<reqwest::tls::TlsInfo>().and_then(|i| i.peer_certificate()).map(<[u8]>::to_vec);
-    let headers = std::mem::take(response.headers_mut());
-    let expected = response.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
-    let mut body = Vec::with_capacity(expected);
-    let mut truncated = false;
-    // Chunk by chunk, so a 1 GB answer costs `cap` bytes and stops there.
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        Failure::critical(format!(
-            "the body from {address} broke off after {}: {}",
-            human_bytes(body.len()),
-            causes(&e)
-        ))
-    })? {
-        let room = cap - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Answer { url: response.url().clone(), status, headers, body, truncated, peer_certificate })
+    let response = send(clients, Request::from_params(target, params)?).await?;
+    response.read_body(cap, |_| {}).await
 }
 
 /// The target as a URL; a bare `host:port/path` is taken as http.
@@ -160,7 +242,7 @@ fn parse_url(target: &str) -> Result<Url, Failure> {
 }
 
 /// `host:port`, the words reasons use; never the credentials.
-fn address(url: &Url) -> String {
+pub fn address(url: &Url) -> String {
     let host = url.host_str().unwrap_or("?");
     match url.port_or_known_default() {
         Some(port) => format!("{host}:{port}"),
@@ -248,8 +330,9 @@ pub async fn probe(
     Ok(observe(&answer))
 }
 
-/// The fields, summary and default verdict of an answer.
-fn observe(answer: &Answer) -> Observation {
+/// The fields, summary and default verdict of an answer: what `expect:`
+/// reads, for checks and `http` steps alike.
+pub fn observe(answer: &Answer) -> Observation {
     let mut fields = Fields::new();
     let mut missing = Vec::new();
     fields.insert("status".to_owned(), answer.status.into());

@@ -11,25 +11,29 @@
 //!
 //! Probes never print and never see secrets' names: the engine renders every
 //! template first and redacts every secret value from what comes back.
+//!
+//! The wire code of `http`, `postgres` and `redis` (with `tcp` and `expect`)
+//! is crate-visible: SQL, Redis and HTTP steps (`procedure`) connect, bound
+//! their reads and judge `expect=` through it, exactly as the checks do.
 
 mod cert;
 mod command;
 mod disk;
 mod dns;
 mod engine;
-mod expect;
+pub(crate) mod expect;
 mod file;
 mod gate;
-mod http;
+pub(crate) mod http;
 mod metric;
 mod params;
 mod pidfile;
-mod postgres;
+pub(crate) mod postgres;
 mod prometheus;
-mod redis;
+pub(crate) mod redis;
 mod resolve;
 mod systemd;
-mod tcp;
+pub(crate) mod tcp;
 #[cfg(test)]
 pub(crate) mod testing;
 mod tls;
@@ -37,7 +41,7 @@ mod tls;
 use std::fmt;
 use std::time::Duration;
 
-pub use engine::{Options, Progress, run};
+pub use engine::{Options, Progress, human_duration, run};
 pub use gate::{Gate, gate};
 pub use params::Params;
 pub use prometheus::format_value;
@@ -47,9 +51,13 @@ pub use resolve::{Resolved, resolve};
 /// servers and plugins send back. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// Decodes a Redis reply, as the redis probe reads one.
+    /// Decodes a Redis reply, as the redis probe reads one, and checks that
+    /// the framer finds the reply's end where the decoder does.
     pub fn redis_reply(bytes: &[u8]) {
-        let _ = super::redis::resp::decode(bytes, super::MAX_READ);
+        use super::redis::resp::{Framer, decode};
+        let decoded = decode(bytes, super::MAX_READ).map(|reply| reply.map(|(_, used)| used));
+        let framed = Framer::default().advance(bytes, super::MAX_READ);
+        assert_eq!(decoded, framed, "the framer and the decoder disagree");
     }
 
     /// Parses a Nagios plugin's output and performance data.

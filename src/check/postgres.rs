@@ -13,27 +13,28 @@
 //! A query runs inside `START TRANSACTION READ ONLY` and is rolled back, and
 //! is described (prepared) first, which refuses several statements in one:
 //! `SELECT 1; COMMIT; DELETE …` cannot step outside the transaction.
+//!
+//! [`session`] (connecting through the [`wire`] guard) is shared with `sql`
+//! steps.
 
+pub mod session;
 #[cfg(test)]
 mod tests;
 mod values;
-mod wire;
+pub mod wire;
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::task::JoinHandle;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Config, SimpleQueryMessage};
 
 use super::engine::human_duration;
-use super::{Failure, Fields, Observation, Params, Verdict, one_line, tcp};
-use wire::{Guarded, describe};
-
-const DEFAULT_PORT: u16 = 5432;
+use super::{Failure, Fields, Observation, Params, Verdict, one_line};
+use session::{Reading, Session, address, connect, password_missing};
+use wire::describe;
 /// Rows kept from a query's answer; a check reads a few.
 const MAX_ROWS: usize = 1000;
 /// SQLSTATE `cannot_connect_now`: starting up, shutting down, in recovery.
@@ -60,7 +61,7 @@ pub async fn probe(target: &str, params: &Params, timeout: Duration) -> Result<O
     }
     let address = address(&config);
     let checked = async {
-        let session = match connect(&config, &address).await? {
+        let session = match connect(&config, &address, &Reading::check()).await? {
             Ok(session) => session,
             Err(error) => return refused(&error, query.is_some()),
         };
@@ -87,79 +88,6 @@ pub async fn probe(target: &str, params: &Params, timeout: Duration) -> Result<O
         .map_err(|_| Failure::critical(format!("no answer from {address} within {}", human_duration(timeout))))?
 }
 
-/// A connected client and the task driving its connection.
-struct Session {
-    client: Client,
-    driver: JoinHandle<()>,
-    /// Why the connection ended, when it failed: the client itself only
-    /// learns that it closed.
-    ended: Arc<Mutex<Option<String>>>,
-}
-
-impl Session {
-    /// The server's words for an SQL error, or why the connection broke.
-    fn fail(&self, error: &tokio_postgres::Error) -> Failure {
-        if let Some(db) = error.as_db_error() {
-            return Failure::critical(format!("{} (SQLSTATE {})", one_line(db.message(), 160), db.code().code()));
-        }
-        let ended = self.ended.lock().ok().and_then(|slot| slot.clone());
-        Failure::critical(ended.unwrap_or_else(|| describe(error)))
-    }
-}
-
-impl Drop for Session {
-    /// Stops driving the connection even if the server never answers.
-    fn drop(&mut self) {
-        self.driver.abort();
-    }
-}
-
-/// Where the first host of `config` listens, for connecting and reasons.
-fn address(config: &Config) -> String {
-    let port = config.get_ports().first().copied().unwrap_or(DEFAULT_PORT);
-    match config.get_hosts().first() {
-        None => format!("127.0.0.1:{port}"),
-        Some(Host::Tcp(host)) if host.contains(':') => format!("[{host}]:{port}"),
-        Some(Host::Tcp(host)) => format!("{host}:{port}"),
-        #[cfg(unix)]
-        Some(Host::Unix(dir)) => dir.join(format!(".s.PGSQL.{port}")).display().to_string(),
-    }
-}
-
-/// Connects through the guard. The outer error is the socket's; the inner
-/// one the server's (or the protocol's) answer to the startup.
-async fn connect(config: &Config, address: &str) -> Result<Result<Session, tokio_postgres::Error>, Failure> {
-    let connected = if address.starts_with('/') {
-        let stream = tokio::net::UnixStream::connect(address)
-            .await
-            .map_err(|e| Failure::critical(tcp::connect_error(address, &e)))?;
-        config.connect_raw(Guarded::new(stream), NoTls).await.map(|(c, conn)| drive(c, conn))
-    } else {
-        let stream = tcp::connect(address).await?;
-        config.connect_raw(Guarded::new(stream), NoTls).await.map(|(c, conn)| drive(c, conn))
-    };
-    Ok(connected)
-}
-
-fn drive<F>(client: Client, connection: F) -> Session
-where
-    F: Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
-{
-    let ended = Arc::new(Mutex::new(None));
-    let slot = ended.clone();
-    let driver = tokio::spawn(async move {
-        // Pinned here so that the connection, which holds the client's
-        // pending answers, outlives the recording of why it ended.
-        let mut connection = std::pin::pin!(connection);
-        if let Err(error) = connection.as_mut().await
-            && let Ok(mut slot) = slot.lock()
-        {
-            *slot = Some(describe(&error));
-        }
-    });
-    Session { client, driver, ended }
-}
-
 /// The startup failed. A server that answers with an error other than
 /// "cannot connect now" is up: ready for `pg_isready`, but a query cannot run.
 fn refused(error: &tokio_postgres::Error, has_query: bool) -> Result<Observation, Failure> {
@@ -167,9 +95,7 @@ fn refused(error: &tokio_postgres::Error, has_query: bool) -> Result<Observation
         Some(db) if db.code().code() == CANNOT_CONNECT_NOW => return Err(Failure::critical(db.message().to_owned())),
         Some(db) => (format!("{} (SQLSTATE {})", db.message(), db.code().code()), true),
         // tokio-postgres's words when the server asks for a password we lack.
-        None if std::error::Error::source(error).is_some_and(|e| e.to_string() == "password missing") => {
-            ("the server asks for a password; give `password`".to_owned(), true)
-        }
+        None if password_missing(error) => ("the server asks for a password; give `password`".to_owned(), true),
         None => return Err(Failure::critical(describe(error))),
     };
     if has_query || !is_up {

@@ -7,9 +7,12 @@
 //! `PONG`; any other command passes with any reply that is not an error.
 //! An error reply (`-ERR`, `-NOAUTH`, `-WRONGPASS`) is critical with the
 //! server's words.
+//!
+//! [`Target`] and [`Connection`] are also how `redis` steps (`procedure`)
+//! connect, authenticate and talk.
 
 mod command;
-pub(super) mod resp;
+pub mod resp;
 #[cfg(test)]
 mod tests;
 
@@ -47,20 +50,20 @@ pub async fn probe(target: &str, params: &Params, timeout: Duration) -> Result<O
     Ok(observe(&words, &reply))
 }
 
-/// Where to connect and as whom.
+/// Where to connect and as whom: `redis://[user:password@]host:port[/db]`.
 #[derive(Debug, Default, PartialEq)]
-struct Target {
+pub struct Target {
     /// `host:port`, never with credentials: it appears in reasons.
-    address: String,
-    username: Option<String>,
-    password: Option<String>,
-    db: Option<u64>,
+    pub address: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: Option<u64>,
 }
 
 impl Target {
-    fn parse(target: &str) -> Result<Target, Failure> {
+    pub fn parse(target: &str) -> Result<Target, Failure> {
         if target.starts_with("rediss://") {
-            return Err(Failure::unknown("TLS (`rediss://`) is not supported by the redis probe yet"));
+            return Err(Failure::unknown("TLS (`rediss://`) is not supported for Redis yet"));
         }
         let rest = match target.strip_prefix("redis://") {
             Some(rest) => rest,
@@ -103,39 +106,55 @@ fn decode(text: &str) -> String {
 
 /// Authenticates, selects the database and sends the command.
 async fn converse(target: &Target, words: &[String]) -> Result<Reply, Failure> {
-    let mut connection = Connection { stream: tcp::connect(&target.address).await?, buf: Vec::new() };
-    if let Some(password) = &target.password {
-        let auth = match &target.username {
-            Some(user) => vec!["AUTH", user.as_str(), password.as_str()],
-            None => vec!["AUTH", password.as_str()],
-        };
-        connection.call(&auth).await?;
-    }
-    if let Some(db) = target.db {
-        connection.call(&["SELECT", &db.to_string()]).await?;
-    }
+    let mut connection = Connection::open(target, MAX_READ).await?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     connection.call(&words).await
 }
 
-struct Connection {
+/// One connection, a command and its reply at a time.
+#[derive(Debug)]
+pub struct Connection {
     stream: TcpStream,
     /// Bytes read but not yet decoded.
     buf: Vec<u8>,
+    /// The largest reply read.
+    limit: usize,
 }
 
 impl Connection {
+    /// Connects to `address` (`host:port`), without authenticating.
+    pub async fn connect(address: &str, limit: usize) -> Result<Connection, Failure> {
+        Ok(Connection { stream: tcp::connect(address).await?, buf: Vec::new(), limit })
+    }
+
+    /// Connects to `target`, authenticates when it has a password and
+    /// selects its database; replies are read up to `limit` bytes.
+    pub async fn open(target: &Target, limit: usize) -> Result<Connection, Failure> {
+        let mut connection = Connection::connect(&target.address, limit).await?;
+        connection.login(target).await?;
+        Ok(connection)
+    }
+
+    /// Authenticates as `target` says (when it has a password) and selects
+    /// its database.
+    pub async fn login(&mut self, target: &Target) -> Result<(), Failure> {
+        if let Some(password) = &target.password {
+            let auth = match &target.username {
+                Some(user) => vec!["AUTH", user.as_str(), password.as_str()],
+                None => vec!["AUTH", password.as_str()],
+            };
+            self.call(&auth).await?;
+        }
+        if let Some(db) = target.db {
+            self.call(&["SELECT", &db.to_string()]).await?;
+        }
+        Ok(())
+    }
+
     /// Sends one command and reads its reply; an error reply is critical,
     /// named by the command (never its arguments: `AUTH` carries a password).
-    async fn call(&mut self, words: &[&str]) -> Result<Reply, Failure> {
-        let mut request = format!("*{}\r\n", words.len()).into_bytes();
-        for word in words {
-            request.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
-            request.extend_from_slice(word.as_bytes());
-            request.extend_from_slice(b"\r\n");
-        }
-        self.stream.write_all(&request).await.map_err(|e| Failure::critical(format!("cannot send: {e}")))?;
-        match self.read().await? {
+    pub async fn call(&mut self, words: &[&str]) -> Result<Reply, Failure> {
+        match self.send(words).await? {
             Reply::Error(message) => {
                 let name = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
                 Err(Failure::critical(format!("{name} failed: {}", one_line(&message, 120))))
@@ -144,25 +163,43 @@ impl Connection {
         }
     }
 
-    /// Reads until one whole reply is buffered, at most [`MAX_READ`] bytes
-    /// (plus room for its framing).
+    /// Sends one command and reads its reply, an error reply included.
+    pub async fn send(&mut self, words: &[&str]) -> Result<Reply, Failure> {
+        let mut request = format!("*{}\r\n", words.len()).into_bytes();
+        for word in words {
+            request.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
+            request.extend_from_slice(word.as_bytes());
+            request.extend_from_slice(b"\r\n");
+        }
+        self.stream.write_all(&request).await.map_err(|e| Failure::critical(format!("cannot send: {e}")))?;
+        self.read().await
+    }
+
+    /// Reads until one whole reply is buffered, at most `limit` bytes (plus
+    /// room for its framing).
     async fn read(&mut self) -> Result<Reply, Failure> {
-        let too_large = || Failure::critical(format!("reply larger than {}", human_size(MAX_READ)));
+        let limit = self.limit;
+        let too_large = || Failure::critical(format!("reply larger than {}", human_size(limit)));
+        let not_resp = |buf: &[u8]| {
+            let start = String::from_utf8_lossy(&buf[..buf.len().min(80)]).into_owned();
+            Failure::critical(format!("the reply is not RESP: got `{}`", one_line(&start, 40)))
+        };
+        let mut framer = resp::Framer::default();
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            match resp::decode(&self.buf, MAX_READ) {
-                Ok(Some((reply, used))) => {
+            match framer.advance(&self.buf, limit) {
+                Ok(Some(end)) => {
+                    let Ok(Some((reply, used))) = resp::decode(&self.buf[..end], limit) else {
+                        return Err(not_resp(&self.buf));
+                    };
                     self.buf.drain(..used);
                     return Ok(reply);
                 }
                 Ok(None) => {}
                 Err(DecodeError::TooLarge) => return Err(too_large()),
-                Err(DecodeError::NotResp) => {
-                    let start = String::from_utf8_lossy(&self.buf[..self.buf.len().min(80)]).into_owned();
-                    return Err(Failure::critical(format!("the reply is not RESP: got `{}`", one_line(&start, 40))));
-                }
+                Err(DecodeError::NotResp) => return Err(not_resp(&self.buf)),
             }
-            if self.buf.len() > MAX_READ + 64 {
+            if self.buf.len() > limit + 64 {
                 return Err(too_large());
             }
             let n = self

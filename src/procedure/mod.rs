@@ -1,22 +1,38 @@
-//! Running one step's process safely: the step executor core.
+//! Running one step safely: the step executor core.
 //!
-//! A shell step runs as `bash` in its own process group with a timeout; on
-//! expiry, or when the operator aborts, the whole group gets SIGTERM, a
-//! grace period, then SIGKILL, so nothing is left behind. Output is handed,
-//! chunk by chunk as it arrives, to a [`Recorder`] (the journal, the
-//! terminal printer), so memory stays bounded however much a step prints.
+//! A shell step ([`run_shell`]) runs as `bash` in its own process group with
+//! a timeout; on expiry, or when the operator aborts, the whole group gets
+//! SIGTERM, a grace period, then SIGKILL, so nothing is left behind.
+//!
+//! SQL, Redis and HTTP steps ([`run_sql`], [`run_redis`], [`run_http`]) talk
+//! to their server in-process, over the same connection code as the
+//! postgres, redis and http checks, and print what comes back as psql,
+//! redis-cli and an HTTP status line would. Every read is bounded; the
+//! whole conversation is bounded by the step's timeout, and a timeout or an
+//! abort also cancels a running SQL query on the server.
+//!
+//! Every executor has the same shape — the step, a [`Recorder`], the abort
+//! token — and hands output to the recorder (the journal, the terminal
+//! printer) chunk by chunk as it comes, at most [`CHUNK`] bytes at a time,
+//! so memory stays bounded however much a step prints.
 //!
 //! What happened is data: a step that fails, times out, is killed or
-//! aborted is a [`StepOutcome`]; [`Error`] means it could not run at all.
-//! Retries ([`with_retries`]) wrap any step kind, and `when=` conditions
-//! ([`condition_holds`]) are judged over earlier results.
+//! aborted is a [`StepOutcome`] (a failure without an exit status, such as
+//! an SQL error, is [`Status::Error`]); [`Error`] means it could not run at
+//! all. Retries ([`with_retries`]) wrap any step kind, and `when=`
+//! conditions ([`condition_holds`]) are judged over earlier results.
 //!
 //! Prompts, confirmations, the journal and the services graph are the
 //! caller's business: this module runs what it is given, already rendered.
 
+mod http;
+mod network;
+mod redis;
 mod retry;
 mod shell;
+mod sql;
 mod supervise;
+mod table;
 #[cfg(test)]
 mod tests;
 mod when;
@@ -24,8 +40,11 @@ mod when;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use http::{HttpStep, run_http};
+pub use redis::{MAX_REPLY, RedisStep, run_redis, split_command};
 pub use retry::{Retries, with_retries};
 pub use shell::{DEFAULT_TIMEOUT, Limits, MAX_SCRIPT, ShellStep, run_shell};
+pub use sql::{MAX_MESSAGE, SqlStep, run_sql};
 pub use supervise::CHUNK;
 pub use when::{Facts, condition_holds};
 
@@ -66,7 +85,8 @@ pub trait Recorder: Send {
 /// How one run of a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    /// Exit status 0.
+    /// Exit status 0; for SQL, Redis and HTTP steps, every statement,
+    /// command or expectation passed.
     Succeeded,
     /// A non-zero exit status.
     Failed { exit_code: i32 },
@@ -74,8 +94,14 @@ pub enum Status {
     TimedOut,
     /// The step's shell died of a signal runwell did not send.
     Killed { signal: i32 },
-    /// The operator aborted (Ctrl-C); the process group was stopped.
+    /// The operator aborted (Ctrl-C); the process group was stopped (a
+    /// running SQL query cancelled).
     Aborted,
+    /// A step without an exit status failed: an SQL error, a Redis error
+    /// reply, an HTTP answer its expectation refused, a server that could
+    /// not be reached. `message` says why in one line; it never holds a
+    /// URL's password.
+    Error { message: String },
 }
 
 impl Status {
@@ -87,7 +113,7 @@ impl Status {
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Succeeded => "succeeded",
-            Status::Failed { .. } => "failed",
+            Status::Failed { .. } | Status::Error { .. } => "failed",
             Status::TimedOut => "timed-out",
             Status::Killed { .. } => "killed",
             Status::Aborted => "aborted",
@@ -138,4 +164,9 @@ pub enum Error {
     Wait { step: String, source: std::io::Error },
     #[error("`when={expr}` cannot be evaluated: {reason}; fix the expression or the names it uses")]
     Condition { expr: String, reason: String },
+    /// A SQL, Redis or HTTP step that cannot be sent as written: a
+    /// connection URL that does not parse, a bad method or header, an
+    /// `expect=` that is not an expression.
+    #[error("step `{step}` cannot run: {reason}")]
+    Invalid { step: String, reason: String },
 }

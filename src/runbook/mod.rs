@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod front_matter;
 mod parser;
 pub mod placeholder;
+pub mod redis;
 pub mod safety;
 pub mod services;
 pub mod shell;

@@ -176,3 +176,82 @@ fn from_resumes_a_failed_run_at_a_step_linked_to_the_original() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("has no step `fixx` (did you mean `fix`?)"));
 }
+
+/// A runbook with connections to the machine's database server and a Redis of
+/// the test's own, and an HTTP API on `port`.
+fn connected(redis_port: u16, http_port: u16, body: &str) -> String {
+    format!(
+        "---\nrunbook: demo\nvars:\n  label: x\n  key: {{ default: k }}\nconnections:\n  db: postgres://postgres@127.0.0.1:5432/postgres\n  cache: redis://127.0.0.1:{redis_port}/0\n---\n# Demo\n\n## Fix it\n\n{body}"
+    )
+    .replace("HTTP_PORT", &http_port.to_string())
+}
+
+#[test]
+fn sql_redis_and_http_steps_run_on_their_connections_with_values_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = crate::servers::Redis::start(dir.path());
+    // An HTTP API that accepts one request and answers 202 with JSON.
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = api.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let (stream, _) = api.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut request = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            request.push_str(&line);
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let body = "{\"queued\": true}";
+        write!(reader.get_mut(), "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        request
+    });
+    let body = "```sql {name=query conn=db}\nSELECT {{ label }}::text AS label, 2 AS n;\n```\n\n```redis {name=cache conn=cache}\nSET {{ key }} {{ label }}\nGET {{ key }}\n```\n\n```http {name=call expect=\"status == 202 and json.queued\"}\nPOST http://127.0.0.1:HTTP_PORT/api/{{ key }}\nX-Label: {{ label }}\n```\n";
+    let test = Test::new().file("demo.md", &connected(redis.port, http_port, body));
+    let hostile = "x'; DROP TABLE t; --";
+    let output = test
+        .args(&[
+            "run",
+            "demo.md",
+            "fix-it",
+            "--db",
+            "journal.db",
+            "--set",
+            &format!("label={hostile}"),
+            "--set",
+            "key=a b",
+            "--yes",
+        ])
+        .status(0)
+        .run_in_place();
+    // The value is one SQL literal, one Redis argument, and the API said yes.
+    assert!(output.stdout.contains(&format!(" {hostile} |")), "{}", output.stdout);
+    assert!(output.stdout.contains("(1 row)"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("SET \"a b\" \"x'; DROP TABLE t; --\"\n"),
+        "shown argument by argument: {}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("OK\n\"x'; DROP TABLE t; --\"\n"), "{}", output.stdout);
+    assert!(output.stdout.contains("HTTP/1.1 202 Accepted"), "{}", output.stdout);
+    let request = server.join().unwrap();
+    assert!(request.starts_with("POST /api/a%20b HTTP/1.1\r\n"), "{request}");
+    assert!(request.contains("x-label: x'; DROP TABLE t; --\r\n"), "{request}");
+    let store = output.journal();
+    assert!(steps(&store, 1).iter().all(|(_, o)| *o == StepOutcome::Succeeded));
+}
+
+#[test]
+fn a_sql_error_fails_the_step_with_its_sqlstate_and_an_http_expectation_can_fail_it_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = crate::servers::Redis::start(dir.path());
+    let body = "```sql {name=broken conn=db}\nSELECT * FROM no_such_table_anywhere;\n```\n";
+    let test = Test::new().file("demo.md", &connected(redis.port, 1, body));
+    let output = test.args(&["run", "demo.md", "fix-it", "--db", "journal.db"]).status(1).run_in_place();
+    assert!(output.stderr.contains("42P01"), "{}", output.stderr);
+    assert!(output.stdout.contains("run 1 failed: step `broken`:"), "{}", output.stdout);
+}

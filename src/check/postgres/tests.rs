@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::process::Child;
 
 use super::*;
 use crate::check::Status;
 use crate::check::testing::{
-    Peer, dir_owned_by, fake_peer, free_port, interrupt, judge, params, run_as, spawn, wait_until,
+    LOCAL_POSTGRES, Peer, PostgresServer, dir_owned_by, fake_peer, free_port, judge, params, setup_client, spawn,
+    wait_until,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const LOCAL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const LOCAL: &str = LOCAL_POSTGRES;
 
 async fn check(target: &str, given: serde_json::Value) -> Result<Observation, Failure> {
     probe(target, &params(given), TIMEOUT).await
@@ -22,13 +22,6 @@ async fn check(target: &str, given: serde_json::Value) -> Result<Observation, Fa
 
 async fn query(sql: &str) -> Result<Observation, Failure> {
     check(LOCAL, json!({ "query": sql })).await
-}
-
-/// A client that may write, to set up what a check then reads.
-async fn setup_client(target: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(target, NoTls).await.expect("connect for set-up");
-    tokio::spawn(connection);
-    client
 }
 
 #[tokio::test]
@@ -127,53 +120,9 @@ async fn sslmode_require_is_unknown_for_now() {
     assert_eq!(failure.0.status, Status::Unknown);
 }
 
-/// A postgres of our own, password-protected over TCP.
-struct OwnServer {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl OwnServer {
-    async fn start() -> OwnServer {
-        let dir = dir_owned_by("postgres");
-        let data = dir.path().join("data").display().to_string();
-        let pwfile = dir.path().join("pw");
-        std::fs::write(&pwfile, "s3cret\n").expect("write the password file");
-        let bin = postgres_bin();
-        let pwfile = format!("--pwfile={}", pwfile.display());
-        let args = ["-D", &data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", &pwfile];
-        run_as("postgres", &format!("{bin}/initdb"), &args).await;
-        let port = free_port();
-        let (port_text, socket_dir) = (port.to_string(), dir.path().display().to_string());
-        let args =
-            ["-D", &data, "-p", &port_text, "-k", &socket_dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"];
-        let child = spawn(&format!("{bin}/postgres"), &args, Some("postgres"));
-        let server = OwnServer { port, child, _dir: dir };
-        let url = server.url();
-        wait_until("our postgres", || async { tokio_postgres::connect(&url, NoTls).await.is_ok() }).await;
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres:s3cret@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-fn postgres_bin() -> String {
-    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is installed")
-        .filter_map(Result::ok)
-        .map(|entry| entry.path().join("bin"))
-        .filter(|bin| bin.join("initdb").exists())
-        .collect();
-    found.sort();
-    found.pop().expect("a PostgreSQL with initdb").display().to_string()
-}
-
 #[tokio::test]
 async fn our_own_server_is_ready_while_up_and_refused_once_stopped() {
-    let mut server = OwnServer::start().await;
+    let mut server = PostgresServer::start().await;
     let url = server.url();
     let seen = check(&url, json!({"query": "select current_user as who"})).await.expect("rows");
     assert_eq!(seen.fields["rows"], json!([{"who": "postgres"}]));
@@ -187,7 +136,7 @@ async fn our_own_server_is_ready_while_up_and_refused_once_stopped() {
     let wrong_query = check(&no_password, json!({"password": "wrong", "query": "select 1"})).await.unwrap_err();
     assert!(wrong_query.0.reason.starts_with("password authentication failed"), "{}", wrong_query.0.reason);
 
-    interrupt(&mut server.child).await;
+    server.stop().await;
     let refused = check(&url, json!({})).await.unwrap_err();
     assert_eq!(refused, Failure::critical(format!("connection refused by 127.0.0.1:{}", server.port)));
 }

@@ -1,7 +1,9 @@
-//! The command a redis check sends: split into words as `redis-cli` would,
-//! and allowed only when it is known to read and never to change data.
+//! The command a redis check sends: split into words as `redis-cli` would
+//! ([`split_command`]), and allowed only when it is known to read and never
+//! to change data.
 
 use crate::check::Failure;
+use crate::runbook::redis::split_command;
 
 /// Commands that only read, whatever their arguments.
 const READ_ONLY: &[&str] = &[
@@ -76,7 +78,7 @@ const READ_ONLY_SUBCOMMANDS: &[(&str, &[&str])] = &[
 
 /// Splits `text` into words and checks the command reads only.
 pub fn parse(text: &str) -> Result<Vec<String>, Failure> {
-    let words = split(text)?;
+    let words = split_command(text).map_err(|why| Failure::unknown(format!("`command`: {why}")))?;
     let Some(name) = words.first() else {
         return Err(Failure::unknown("`command` is empty; write one like `PING` or `LLEN queue`"));
     };
@@ -95,51 +97,6 @@ pub fn parse(text: &str) -> Result<Vec<String>, Failure> {
     Err(Failure::unknown(format!("`{name}` would change data; a check may only read")))
 }
 
-/// Words as `redis-cli` splits them: by spaces, with `"…"` (backslash
-/// escapes) and `'…'` quoting.
-fn split(text: &str) -> Result<Vec<String>, Failure> {
-    let mut words = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        if chars.peek().is_none() {
-            return Ok(words);
-        }
-        let mut word = String::new();
-        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
-            match c {
-                '"' => loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some('n') => word.push('\n'),
-                            Some('r') => word.push('\r'),
-                            Some('t') => word.push('\t'),
-                            Some(other) => word.push(other),
-                            None => return Err(unclosed(text)),
-                        },
-                        Some(other) => word.push(other),
-                        None => return Err(unclosed(text)),
-                    }
-                },
-                '\'' => loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(other) => word.push(other),
-                        None => return Err(unclosed(text)),
-                    }
-                },
-                other => word.push(other),
-            }
-        }
-        words.push(word);
-    }
-}
-
-fn unclosed(text: &str) -> Failure {
-    Failure::unknown(format!("`command` has an unclosed quote: `{text}`"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,7 +104,7 @@ mod tests {
     #[test]
     fn splits_words_and_quoted_arguments() {
         assert_eq!(parse("XREVRANGE events + - COUNT 1").unwrap(), ["XREVRANGE", "events", "+", "-", "COUNT", "1"]);
-        assert_eq!(parse(r#"get "my key" 'it''s'"#).unwrap(), ["get", "my key", "its"]);
+        assert_eq!(parse(r#"get "my key" 'it\'s'"#).unwrap(), ["get", "my key", "it's"]);
         assert_eq!(parse(r#"ECHO "a\"b\n""#).unwrap(), ["ECHO", "a\"b\n"]);
     }
 
@@ -170,6 +127,7 @@ mod tests {
     #[test]
     fn an_empty_or_unclosed_command_is_unknown() {
         assert!(parse("  ").is_err());
-        assert!(parse("GET \"key").is_err());
+        let unclosed = parse("GET \"key").unwrap_err();
+        assert_eq!(unclosed, Failure::unknown("`command`: a quote is not closed: `GET \"key`"));
     }
 }

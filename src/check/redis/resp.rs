@@ -1,10 +1,15 @@
 //! A RESP2 decoder for replies read a chunk at a time, bounded in size and
 //! nesting so that a hostile or broken peer cannot exhaust memory or stack.
 //!
-//! Our own rather than `redis-protocol`: a check sends one command and reads
-//! one reply, so the five RESP2 types are all it needs, and rejecting a bulk
-//! string whose *declared* length passes the limit before reading it (and
-//! garbage by its first byte) is simplest where the length is parsed.
+//! Our own rather than `redis-protocol`: checks and `redis` steps send one
+//! command and read one reply at a time, so the five RESP2 types are all
+//! they need, and rejecting a bulk string whose *declared* length passes
+//! the limit before reading it (and garbage by its first byte) is simplest
+//! where the length is parsed.
+//!
+//! [`Framer`] finds where a reply ends as its chunks arrive, looking at each
+//! byte once; [`decode`] then builds it once. Decoding from the start after
+//! every read would cost time quadratic in the size of a large array.
 
 use serde_json::Value;
 
@@ -122,6 +127,71 @@ impl Decoder<'_> {
     }
 }
 
+/// Follows the framing of one reply across reads to find where it ends.
+#[derive(Debug, Default)]
+pub struct Framer {
+    /// Where the next element's header starts.
+    at: usize,
+    /// Elements still to come in each open array, the innermost last.
+    open: Vec<usize>,
+}
+
+impl Framer {
+    /// `Ok(Some(end))` once `buf[..end]` holds one whole reply (`buf` is
+    /// what was read so far, the same bytes each call plus more); `Ok(None)`
+    /// while more bytes are needed. Errors as [`decode`] would give them.
+    pub fn advance(&mut self, buf: &[u8], limit: usize) -> Result<Option<usize>, DecodeError> {
+        let lengths = Decoder { buf, limit };
+        loop {
+            let Some(&kind) = buf.get(self.at) else { return Ok(None) };
+            if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*') {
+                return Err(DecodeError::NotResp);
+            }
+            let Some((line, mut next)) = lengths.line(self.at + 1)? else { return Ok(None) };
+            match kind {
+                b':' => {
+                    number(line)?;
+                }
+                b'$' => {
+                    if let Some(len) = lengths.length(line)? {
+                        let end = next + len;
+                        if buf.len() < end + 2 {
+                            return Ok(None);
+                        }
+                        if &buf[end..end + 2] != b"\r\n" {
+                            return Err(DecodeError::NotResp);
+                        }
+                        next = end + 2;
+                    }
+                }
+                b'*' => {
+                    if let Some(count) = lengths.length(line)? {
+                        if self.open.len() >= MAX_DEPTH {
+                            return Err(DecodeError::NotResp);
+                        }
+                        if count > 0 {
+                            self.open.push(count);
+                            self.at = next;
+                            continue;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            self.at = next;
+            // An element ended: it may end its array, and that one its own.
+            loop {
+                let Some(left) = self.open.last_mut() else { return Ok(Some(self.at)) };
+                *left -= 1;
+                if *left > 0 {
+                    break;
+                }
+                self.open.pop();
+            }
+        }
+    }
+}
+
 fn number(line: &[u8]) -> Result<i64, DecodeError> {
     std::str::from_utf8(line).ok().and_then(|text| text.parse().ok()).ok_or(DecodeError::NotResp)
 }
@@ -177,6 +247,52 @@ mod tests {
         let mut endless = b"+".to_vec();
         endless.extend(std::iter::repeat_n(b'a', 1024));
         assert_eq!(decode(&endless, 1024), Err(DecodeError::TooLarge));
+    }
+
+    /// Frames `bytes` fed in pieces of `step` bytes, as reads would.
+    fn framed(bytes: &[u8], step: usize) -> Result<Option<usize>, DecodeError> {
+        let mut framer = Framer::default();
+        for end in (step..bytes.len()).step_by(step) {
+            if let Some(found) = framer.advance(&bytes[..end], 1024)? {
+                return Ok(Some(found));
+            }
+        }
+        framer.advance(bytes, 1024)
+    }
+
+    #[test]
+    fn the_framer_finds_where_each_kind_of_reply_ends_however_it_is_cut() {
+        let replies: &[&[u8]] = &[
+            b"+PONG\r\n",
+            b"-ERR x\r\n",
+            b":12\r\n",
+            b"$5\r\nhe\r\nl\r\n",
+            b"$-1\r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
+            b"*3\r\n*2\r\n+a\r\n*0\r\n$0\r\n\r\n*1\r\n$-1\r\n",
+        ];
+        for reply in replies {
+            let mut followed = reply.to_vec();
+            followed.extend_from_slice(b"+NEXT\r\n");
+            for step in 1..=reply.len() {
+                assert_eq!(framed(&followed, step), Ok(Some(reply.len())), "{reply:?} in steps of {step}");
+            }
+            for cut in 0..reply.len() {
+                assert_eq!(Framer::default().advance(&reply[..cut], 1024), Ok(None), "{reply:?} cut at {cut}");
+            }
+            assert_eq!(decode(reply, 1024).map(|r| r.map(|(_, used)| used)), Ok(Some(reply.len())));
+        }
+    }
+
+    #[test]
+    fn the_framer_refuses_what_decode_refuses() {
+        assert_eq!(framed(b"HTTP/1.1 400 Bad Request\r\n", 4), Err(DecodeError::NotResp));
+        assert_eq!(framed(b"*2\r\n:1\r\n:x\r\n", 3), Err(DecodeError::NotResp));
+        assert_eq!(framed(b"$3\r\nfooXY", 2), Err(DecodeError::NotResp));
+        assert_eq!(framed(b"*1\r\n$2000\r\n", 5), Err(DecodeError::TooLarge));
+        assert_eq!(framed(&b"*1\r\n".repeat(100), 7), Err(DecodeError::NotResp));
     }
 
     #[test]

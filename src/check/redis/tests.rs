@@ -4,66 +4,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::process::Child;
 
 use super::*;
 use crate::check::Status;
-use crate::check::testing::{Peer, fake_peer, free_port, judge, params, spawn, wait_until};
+use crate::check::testing::{Peer, RedisServer, fake_peer, judge, params};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A `redis-server` of our own on a free port, stopped when dropped.
-struct Server {
-    port: u16,
-    password: Option<&'static str>,
-    child: Child,
-}
-
-impl Server {
-    async fn start(password: Option<&'static str>) -> Server {
-        let port = free_port();
-        let port_text = port.to_string();
-        let mut args = vec!["--port", &port_text, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-        if let Some(password) = password {
-            args.extend(["--requirepass", password]);
-        }
-        let child = spawn("redis-server", &args, None);
-        let server = Server { port, password, child };
-        // Ready when it answers PING (with PONG, or NOAUTH behind a password).
-        wait_until("redis-server", || async {
-            let Ok(stream) = tcp::connect(&server.address()).await else { return false };
-            let mut connection = Connection { stream, buf: Vec::new() };
-            match connection.call(&["PING"]).await {
-                Ok(_) => true,
-                Err(failure) => failure.0.reason.contains("NOAUTH"),
-            }
-        })
-        .await;
-        server
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Runs a command that may write, to set up what a check then reads.
-    async fn run(&self, words: &[&str]) -> Reply {
-        let stream = tcp::connect(&self.address()).await.expect("connect to our redis-server");
-        let mut connection = Connection { stream, buf: Vec::new() };
-        if let Some(password) = self.password {
-            connection.call(&["AUTH", password]).await.expect("AUTH");
-        }
-        connection.call(words).await.expect("a set-up command")
-    }
-
-    async fn stop(mut self) {
-        self.child.kill().await.expect("stop redis-server");
-    }
-}
 
 async fn check(target: &str, given: serde_json::Value) -> Result<Observation, Failure> {
     probe(target, &params(given), TIMEOUT).await
@@ -71,7 +17,7 @@ async fn check(target: &str, given: serde_json::Value) -> Result<Observation, Fa
 
 #[tokio::test]
 async fn ping_answers_pong_and_passes_by_default() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     let seen = check(&server.url(), json!({})).await.expect("an observation");
     assert_eq!(seen.observed, "PONG");
     assert_eq!(seen.fields["reply"], json!("PONG"));
@@ -80,7 +26,7 @@ async fn ping_answers_pong_and_passes_by_default() {
 
 #[tokio::test]
 async fn reads_a_list_length_a_config_value_and_the_newest_stream_entry() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     server.run(&["RPUSH", "queue", "a", "b", "c"]).await;
     server.run(&["XADD", "events", "*", "kind", "deploy"]).await;
 
@@ -97,7 +43,7 @@ async fn reads_a_list_length_a_config_value_and_the_newest_stream_entry() {
 
 #[tokio::test]
 async fn info_lines_become_fields_with_numbers_parsed() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     let seen = check(&server.url(), json!({"command": "INFO replication"})).await.expect("INFO");
     assert_eq!(judge(&seen, r#"info.role == "master" and info.connected_slaves == 0"#), Verdict::ok());
     assert!(seen.observed.ends_with("role master"), "{}", seen.observed);
@@ -105,7 +51,7 @@ async fn info_lines_become_fields_with_numbers_parsed() {
 
 #[tokio::test]
 async fn a_password_in_the_url_or_params_authenticates_and_a_wrong_one_is_critical() {
-    let server = Server::start(Some("s3cret")).await;
+    let server = RedisServer::start(Some("s3cret")).await;
     let url = format!("redis://:s3cret@127.0.0.1:{}/2", server.port);
     assert_eq!(check(&url, json!({})).await.expect("PONG").observed, "PONG");
     assert!(check(&server.url(), json!({"password": "s3cret", "db": 1})).await.is_ok());
@@ -121,7 +67,7 @@ async fn a_password_in_the_url_or_params_authenticates_and_a_wrong_one_is_critic
 
 #[tokio::test]
 async fn a_false_expectation_fails_and_shows_the_reply() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     let seen = check(&server.url(), json!({"command": "LLEN missing"})).await.expect("LLEN");
     let verdict = judge(&seen, "reply > 0");
     assert_eq!(verdict.status, Status::Critical);
@@ -130,7 +76,7 @@ async fn a_false_expectation_fails_and_shows_the_reply() {
 
 #[tokio::test]
 async fn a_stopped_server_is_refused() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     let url = server.url();
     let address = server.address();
     server.stop().await;
@@ -140,7 +86,7 @@ async fn a_stopped_server_is_refused() {
 
 #[tokio::test]
 async fn a_command_that_writes_is_never_sent() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     server.run(&["SET", "kept", "1"]).await;
     let refused = check(&server.url(), json!({"command": "FLUSHALL"})).await.unwrap_err();
     assert_eq!(refused, Failure::unknown("`FLUSHALL` would change data; a check may only read"));
@@ -149,7 +95,7 @@ async fn a_command_that_writes_is_never_sent() {
 
 #[tokio::test]
 async fn a_value_past_the_read_limit_is_critical_not_read_whole() {
-    let server = Server::start(None).await;
+    let server = RedisServer::start(None).await;
     let big = "v".repeat(2 * 1024 * 1024);
     server.run(&["SET", "big", &big]).await;
     let failure = check(&server.url(), json!({"command": "GET big"})).await.unwrap_err();

@@ -17,7 +17,11 @@ use super::{Options, Outcome, Params, Resolved, run};
 use crate::runbook::ProbeKind;
 
 mod net;
+mod postgres;
+mod redis;
 pub use net::*;
+pub use postgres::{LOCAL_POSTGRES, PostgresServer, setup_client};
+pub use redis::RedisServer;
 
 /// Parameters written as JSON: `params(json!({"command": "PING"}))`.
 pub fn params(value: serde_json::Value) -> Params {

@@ -191,5 +191,6 @@ pub(super) fn describe(status: &procedure::Status) -> String {
         procedure::Status::TimedOut => "timed out".to_owned(),
         procedure::Status::Killed { signal } => format!("was killed by signal {signal}"),
         procedure::Status::Aborted => "was stopped by the operator".to_owned(),
+        procedure::Status::Error { message } => format!("failed ({message})"),
     }
 }

@@ -3,6 +3,7 @@
 //! rollback of completed steps when a later one fails.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -15,7 +16,12 @@ use crate::cli::indent;
 use crate::cli::list::safety_name;
 use crate::cli::prompt::{Answer, Prompter};
 use crate::journal::{self, Event};
-use crate::procedure::{self, Facts, Limits, Retries, ShellStep, condition_holds, run_shell, with_retries};
+use crate::procedure::{
+    self, Facts, HttpStep, Limits, RedisStep, Retries, ShellStep, SqlStep, condition_holds, run_http, run_redis,
+    run_shell, run_sql, split_command, with_retries,
+};
+use crate::runbook::placeholder;
+use crate::runbook::step::parse_http;
 use crate::runbook::{Plan, Runbook, Safety, Step, StepKind};
 use crate::template::{self, Quoting};
 
@@ -167,7 +173,18 @@ impl<'a> Session<'a> {
             }
         }
         let text = self.render(step)?;
-        let shown = text.as_ref().map_or_else(|| describe_step(step), |t| t.shown.clone());
+        let shown = match &step.kind {
+            // What was sent, argument by argument, as redis-cli would quote it.
+            StepKind::Redis(redis) => {
+                let commands = self.redis_commands(step, &redis.commands)?;
+                let lines: Vec<String> = commands
+                    .iter()
+                    .map(|args| args.iter().map(|a| redis_quote(a)).collect::<Vec<_>>().join(" "))
+                    .collect();
+                self.secrets.redactor().redact(&lines.join("\n"))
+            }
+            _ => text.as_ref().map_or_else(|| describe_step(step), |t| t.shown.clone()),
+        };
         if self.options.dry_run && safety != Safety::Read && !matches!(step.kind, StepKind::Gate(_)) {
             let _ = writeln!(out, "{}", indent(&shown));
             let _ = writeln!(out, "(dry run: not run, it is a {} step)", safety_name(safety));
@@ -187,7 +204,7 @@ impl<'a> Session<'a> {
             StepKind::Manual(manual) => self.manual(number, &manual.text),
             _ => {
                 let text = text.expect("steps that run text have it");
-                let _ = writeln!(out, "{}", indent(&text.shown));
+                let _ = writeln!(out, "{}", indent(&shown));
                 self.process(number, id, step, text).await
             }
         };
@@ -225,7 +242,12 @@ impl<'a> Session<'a> {
             _ => step.runnable_text(),
         };
         let Some(text) = runnable else { return Ok(None) };
-        let quoting = if matches!(step.kind, StepKind::Sql(_)) { Quoting::Sql } else { Quoting::Shell };
+        let quoting = match step.kind {
+            StepKind::Shell(_) => Quoting::Shell,
+            StepKind::Sql(_) => Quoting::Sql,
+            // Rendered per argument / field when run; shown as written.
+            _ => Quoting::None,
+        };
         template::render_for_run(&text, self.secrets, quoting)
             .map(Some)
             .map_err(|why| Stop::Failed(format!("step `{}`: {why}", step.id)))
@@ -315,9 +337,21 @@ impl<'a> Session<'a> {
             StepKind::Shell(_) => {
                 with_retries(retries, &mut recorder, &abort, async |r| run_shell(&shell, r, &abort).await).await
             }
-            other => {
-                return Err(Stop::Failed(format!("`{}` steps are not supported yet", other.name())));
+            StepKind::Sql(_) => {
+                let sql =
+                    SqlStep { id: id.to_owned(), url: self.connection(step)?, sql: shell.script.clone(), timeout };
+                with_retries(retries, &mut recorder, &abort, async |r| run_sql(&sql, r, &abort).await).await
             }
+            StepKind::Redis(redis) => {
+                let commands = self.redis_commands(step, &redis.commands)?;
+                let redis = RedisStep { id: id.to_owned(), url: self.connection(step)?, commands, timeout };
+                with_retries(retries, &mut recorder, &abort, async |r| run_redis(&redis, r, &abort).await).await
+            }
+            StepKind::Http(_) => {
+                let http = self.http_request(id, step, timeout)?;
+                with_retries(retries, &mut recorder, &abort, async |r| run_http(&http, r, &abort).await).await
+            }
+            StepKind::Gate(_) | StepKind::Manual(_) => unreachable!("gates and manual steps run no process"),
         };
         let failure = recorder.finish();
         let outcome = outcomes.map_err(|e| Stop::Failed(e.to_string()))?.pop().ok_or(Stop::Aborted)?;
@@ -335,6 +369,82 @@ impl<'a> Session<'a> {
             procedure::Status::Aborted => Err(Stop::Aborted),
             _ => Err(Stop::Failed(format!("step `{id}`: {}", reason.unwrap_or_default()))),
         }
+    }
+
+    /// The real URL of the connection a `sql` or `redis` step names with
+    /// `conn=`, secrets included (for connecting only).
+    fn connection(&self, step: &Step) -> Result<String, Stop> {
+        let connections = &self.runbook.front_matter.connections;
+        let name = match &step.attributes.conn {
+            Some(name) => name.as_str(),
+            None if connections.len() == 1 => connections[0].name.as_str(),
+            None => {
+                return Err(Stop::Failed(format!(
+                    "step `{}` names no connection; add `conn=NAME` (the runbook's `connections`)",
+                    step.id
+                )));
+            }
+        };
+        let connection = connections.iter().find(|c| c.name == name).ok_or_else(|| {
+            Stop::Failed(format!(
+                "step `{}`: no connection is called `{name}`{}",
+                step.id,
+                crate::runbook::diagnostic::hint(name, connections.iter().map(|c| c.name.as_str()))
+            ))
+        })?;
+        self.secrets.render(&connection.url).map_err(|why| Stop::Failed(format!("connection `{name}`: {why}")))
+    }
+
+    /// A `redis` step's commands: each line split into arguments the way
+    /// `redis-cli` does, templates kept whole, then each argument rendered
+    /// on its own, so a substituted value is always exactly one argument.
+    fn redis_commands(&self, step: &Step, lines: &[String]) -> Result<Vec<Vec<String>>, Stop> {
+        let fail = |why: String| Stop::Failed(format!("step `{}`: {why}", step.id));
+        let mut commands = Vec::new();
+        for line in lines {
+            // Stand a space-free token in for each template while splitting.
+            let templates = placeholder::find(line, false);
+            let mut masked = String::with_capacity(line.len());
+            let mut last = 0;
+            for (n, (range, _)) in templates.iter().enumerate() {
+                masked.push_str(&line[last..range.start]);
+                let _ = write!(masked, "\u{e000}{n}\u{e001}");
+                last = range.end;
+            }
+            masked.push_str(&line[last..]);
+            let words = split_command(&masked).map_err(|why| fail(format!("`{line}`: {why}")))?;
+            let mut command = Vec::new();
+            for word in words {
+                let mut text = word;
+                for (n, (range, _)) in templates.iter().enumerate() {
+                    text = text.replace(&format!("\u{e000}{n}\u{e001}"), &line[range.clone()]);
+                }
+                command.push(self.secrets.render(&text).map_err(fail)?);
+            }
+            commands.push(command);
+        }
+        Ok(commands)
+    }
+
+    /// An `http` step's request with its URL, headers and body rendered.
+    fn http_request(&self, id: &str, step: &Step, timeout: std::time::Duration) -> Result<HttpStep, Stop> {
+        let fail = |why: String| Stop::Failed(format!("step `{id}`: {why}"));
+        let request =
+            parse_http(&step.body).ok_or_else(|| fail("the block holds no request: write `METHOD URL`".to_owned()))?;
+        let render = |text: &str| self.secrets.render(text).map_err(fail);
+        Ok(HttpStep {
+            id: id.to_owned(),
+            method: request.method,
+            url: render(&request.url)?,
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| Ok((name.clone(), render(value)?)))
+                .collect::<Result<_, Stop>>()?,
+            body: request.body.as_deref().map(render).transpose()?,
+            expect: step.attributes.expect.clone(),
+            timeout,
+        })
     }
 
     /// Journals how a step's last attempt ended, and what it left behind;
@@ -359,6 +469,7 @@ impl<'a> Session<'a> {
             procedure::Status::Killed { signal } => {
                 (journal::StepOutcome::Failed, Some(format!("killed by signal {signal}")))
             }
+            procedure::Status::Error { message } => (journal::StepOutcome::Failed, Some(message.clone())),
         };
         let exit_code = match outcome.status {
             procedure::Status::Failed { exit_code } => Some(exit_code),
@@ -536,6 +647,31 @@ pub(in crate::cli) fn finished(
         duration: jiff::SignedDuration::try_from(duration).unwrap_or(jiff::SignedDuration::ZERO),
         reason,
     }
+}
+
+/// A Redis argument as `redis-cli` would read it back: bare when it can
+/// be, else double-quoted with escapes.
+fn redis_quote(arg: &str) -> String {
+    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\'));
+    if plain {
+        return arg.to_owned();
+    }
+    let mut out = String::from("\"");
+    for c in arg.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn describe_step(step: &Step) -> String {

@@ -1,9 +1,13 @@
-//! The executor against real processes: bash, sleep, head, yes. Helpers
-//! here; the behaviours in one file per concern.
+//! The executor against real processes (bash, sleep, head, yes) and real
+//! servers (`PostgreSQL`, Redis, an axum app on loopback). Helpers here; the
+//! behaviours in one file per concern or step kind.
 
+mod http;
 mod output;
+mod redis;
 mod retry;
 mod shell;
+mod sql;
 mod stop;
 mod when;
 
@@ -18,14 +22,18 @@ pub(super) use crate::check::testing::{not_running, wait_until};
 
 /// What a test keeps of the output: at most this much per stream.
 const KEEP: usize = 1 << 20;
+/// And this much of the end of stdout.
+const TAIL: usize = 64 * 1024;
 
-/// A recorder that keeps the first [`KEEP`] bytes of each stream, counts
-/// everything, and can cancel a token when a marker appears on stdout —
+/// A recorder that keeps the first [`KEEP`] bytes of each stream and the
+/// last [`TAIL`] of stdout, counts everything, and can cancel a token when a marker appears on stdout —
 /// the readiness signal tests use instead of sleeping.
 #[derive(Debug, Default)]
 pub(super) struct Tape {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// The last [`TAIL`] bytes (or a little more) of stdout.
+    pub tail: Vec<u8>,
     pub total: u64,
     pub largest_chunk: usize,
     pub chunks: u64,
@@ -54,6 +62,18 @@ impl Tape {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
+
+    pub fn stdout_tail(&self) -> String {
+        String::from_utf8_lossy(&self.tail).into_owned()
+    }
+
+    /// Panics if `secret` shows anywhere in what was recorded or in `outcome`.
+    pub fn assert_never_shows(&self, secret: &str, outcome: &StepOutcome) {
+        for (what, text) in [("stdout", self.stdout()), ("stderr", self.stderr()), ("outcome", format!("{outcome:?}"))]
+        {
+            assert!(!text.contains(secret), "the secret shows in {what}: {text}");
+        }
+    }
 }
 
 impl Recorder for Tape {
@@ -67,6 +87,12 @@ impl Recorder for Tape {
         };
         let room = KEEP.saturating_sub(kept.len());
         kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if stream == Stream::Stdout {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() > 2 * TAIL {
+                self.tail.drain(..self.tail.len() - TAIL);
+            }
+        }
         if let Some((marker, token)) = &self.trigger
             && stream == Stream::Stdout
             && self.stdout().contains(marker.as_str())

@@ -140,37 +140,9 @@ pub(super) fn redis_command(words: &[&str]) -> Verdict {
     }
 }
 
-/// Splits a Redis command line into words, as `redis-cli` does with quotes.
+/// Splits a Redis command line into words as `redis-cli` does; a line it
+/// would refuse (an unbalanced quote) is split at blanks, so that it is
+/// still judged by its first words rather than not at all.
 pub(super) fn redis_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut chars = line.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let mut word = String::new();
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() {
-                break;
-            }
-            chars.next();
-            if c == '"' || c == '\'' {
-                while let Some(inner) = chars.next() {
-                    if inner == c {
-                        break;
-                    }
-                    if inner == '\\' && c == '"' {
-                        word.extend(chars.next());
-                    } else {
-                        word.push(inner);
-                    }
-                }
-            } else {
-                word.push(c);
-            }
-        }
-        words.push(word);
-    }
-    words
+    crate::runbook::redis::split_command(line).unwrap_or_else(|_| line.split_whitespace().map(str::to_owned).collect())
 }
