@@ -45,7 +45,7 @@ pub use engine::{Options, Progress, human_duration, run};
 pub use gate::{Gate, gate};
 pub use params::Params;
 pub use prometheus::format_value;
-pub use resolve::{Resolved, resolve};
+pub use resolve::{Resolved, hide_url_password, resolve};
 
 /// Entry points for the fuzz targets in `fuzz/`: the parsers that read what
 /// servers and plugins send back. Not an API.

@@ -112,7 +112,12 @@ pub(super) fn check(runbook: &Runbook, _: Context, out: &mut Vec<Diagnostic>) {
                 .flatten()
                 .map(move |t| (t.as_str(), s.location, "service command"))
         })
-        .chain(front.connections.iter().map(|c| (c.url.as_str(), c.location, "connection")))
+        .chain(front.connections.iter().flat_map(|c| {
+            [Some(&c.url), c.username.as_ref(), c.password.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(move |t| (t.as_str(), c.location, "connection"))
+        }))
         .chain(front.vars.iter().filter_map(|v| Some((v.default.as_deref()?, v.location, "variable"))));
     for (text, location, place) in templated {
         for (_, found) in placeholder::find(text, false) {

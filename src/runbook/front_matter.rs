@@ -15,6 +15,7 @@ use super::yaml::{self, Node, Value};
 pub const KEYS: &[&str] =
     &["runbook", "description", "vars", "environments", "secrets", "services", "connections", "alerts"];
 
+const CONNECTION_KEYS: &[&str] = &["url", "username", "password"];
 const SERVICE_KEYS: &[&str] = &["after", "check", "checks", "unit", "start", "stop", "restart", "description"];
 const SECRET_KEYS: &[&str] = &["env", "file", "description"];
 const VAR_KEYS: &[&str] = &["default", "description"];
@@ -97,6 +98,10 @@ pub struct Connection {
     pub name: String,
     /// A URL template: `postgres://…` or `redis://…`.
     pub url: String,
+    /// Templates for the credentials, when they are not in the URL (a
+    /// secret kept out of a URL that checks and docs show).
+    pub username: Option<String>,
+    pub password: Option<String>,
     pub location: Location,
 }
 
@@ -444,11 +449,26 @@ impl Reader<'_> {
     }
 
     fn connection(&mut self, name: &str, node: &Node, location: Location) -> Option<Connection> {
-        let Some(url) = node.as_scalar_string() else {
-            self.error(node.location, format!("connection `{name}` must be a URL such as `postgres://user@127.0.0.1:5432/db` or `redis://127.0.0.1:6379`"));
+        let shape = "must be a URL such as `postgres://user@127.0.0.1:5432/db` or `redis://127.0.0.1:6379`, or `{ url: URL, password: \"{{ secret }}\" }`";
+        if let Some(url) = node.as_scalar_string() {
+            return Some(Connection { name: name.to_owned(), url, username: None, password: None, location });
+        }
+        if node.as_mapping().is_none() {
+            self.error(node.location, format!("connection `{name}` {shape}"));
+            return None;
+        }
+        self.unknown_keys(node, CONNECTION_KEYS, &format!("connection `{name}`"));
+        let Some(url) = get(node, "url").and_then(Node::as_scalar_string) else {
+            self.error(node.location, format!("connection `{name}` {shape}"));
             return None;
         };
-        Some(Connection { name: name.to_owned(), url, location })
+        Some(Connection {
+            name: name.to_owned(),
+            url,
+            username: get(node, "username").and_then(Node::as_scalar_string),
+            password: get(node, "password").and_then(Node::as_scalar_string),
+            location,
+        })
     }
 
     fn alerts(&mut self, node: &Node) -> Vec<Alert> {
@@ -522,6 +542,18 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("-5s"), None);
+    }
+
+    #[test]
+    fn a_connection_is_a_url_or_a_url_with_credentials_kept_apart() {
+        let source = "---\nrunbook: t\nsecrets:\n  pw: { env: PW }\nconnections:\n  plain: redis://127.0.0.1:6379\n  guarded: { url: \"redis://127.0.0.1:6379\", password: \"{{ pw }}\" }\n  typo: { url: redis://x, pasword: y }\n---\n# T\n";
+        let parsed = crate::runbook::parse(std::path::Path::new("t.md"), source);
+        let connections = &parsed.runbook.front_matter.connections;
+        assert_eq!(connections[0].password, None);
+        assert_eq!(connections[1].password.as_deref(), Some("{{ pw }}"));
+        assert_eq!(connections[1].url, "redis://127.0.0.1:6379");
+        let messages: Vec<&str> = parsed.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains("pasword")), "{messages:?}");
     }
 
     #[test]

@@ -55,6 +55,11 @@ impl Lab {
         runwell
     }
 
+    /// A secret the lab's env file exports (`TORNADO_REDIS_PASSWORD`).
+    pub fn secret(&self, name: &str) -> String {
+        secrets(self.path()).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default()
+    }
+
     /// `runwell check examples/EXAMPLE.md --env local --format json`: exit
     /// status, report, raw output.
     pub fn check(&self, example: &str) -> (i32, serde_json::Value, String) {

@@ -233,3 +233,101 @@ fn push_gateway_maintenance_checklist_is_acknowledged_item_by_item() {
     assert!(acknowledged.iter().all(|(_, by)| by == "alice"));
     assert_eq!(acknowledged[0].0, "Confirm the signer key file is readable only by the gateway user");
 }
+
+/// `redis-cli` against the Tornado lab's Redis, as the lab's admin.
+fn tornado_redis(lab: &Lab, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-p", "17002", "--no-auth-warning", "-a", &lab.secret("TORNADO_REDIS_PASSWORD")])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn tornado_sessions_incident_gathers_evidence_then_fixes_redis_and_verifies() {
+    let _turn = take_turn();
+    let lab = Lab::up("tornado-vpn");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let db = db.to_str().unwrap();
+
+    // The fault: keyspace notifications off, so expired sessions are never cleaned up.
+    assert_eq!(tornado_redis(&lab, &["CONFIG", "SET", "notify-keyspace-events", ""]), "OK\n");
+    let (status, report, _) = lab.check("tornado-vpn");
+    assert_eq!(status, 2);
+    let events = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "redis-keyspace-events").unwrap();
+    assert_eq!(events["status"], "critical", "{events}");
+
+    let output = lab
+        .runwell("run", "tornado-vpn", &["incident-sessions-keep-dropping", "--db", db, "--yes", "--ack"])
+        .output()
+        .unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    let store = journal(work.path());
+    let outcomes = steps(&store, 1);
+    assert!(outcomes.iter().all(|(_, o)| *o == StepOutcome::Succeeded), "{outcomes:?}");
+    let output_of = |id: &str| {
+        let number = store
+            .events(1)
+            .unwrap()
+            .into_iter()
+            .find_map(|r| match r.event {
+                Event::StepStarted { step, id: started, .. } if started == id => Some(step),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("step {id} ran"));
+        let out = store.step_output(1, number, runwell::journal::Stream::Stdout).unwrap();
+        String::from_utf8_lossy(&out.head).into_owned()
+    };
+    // The evidence is in the journal: the flags were empty, the session
+    // service's log counted its endings, the API's TTLs.
+    assert_eq!(output_of("keyspace-events"), "1) \"notify-keyspace-events\"\n2) \"\"\n");
+    let reasons = output_of("session-end-reasons");
+    assert!(reasons.contains("2 heartbeat_lost") && reasons.contains("1 hard_cleanup"), "{reasons}");
+    assert!(output_of("session-ttl-config").contains("\"heartbeat_ttl\":90"));
+    // The resolution ran, and the gate saw it take.
+    assert!(tornado_redis(&lab, &["CONFIG", "GET", "notify-keyspace-events"]).contains('E'));
+    assert!(checks(&store, 1).contains(&"redis-keyspace-events=ok".to_owned()));
+    let (status, _, stdout) = lab.check("tornado-vpn");
+    assert_eq!(status, 0, "{stdout}");
+    // The admin token used by the HTTP step never reached the journal.
+    let token = lab.secret("TORNADO_ADMIN_TOKEN");
+    let report = crate::test::runwell().args(["report", "1", "--db", db]).output().unwrap();
+    let (code, report) = ran(&report);
+    assert_eq!(code, 0, "{report}");
+    assert!(!token.is_empty() && !report.contains(&token), "the token is masked");
+    assert!(
+        report.contains("Authorization: Bearer ********") || report.contains("Bearer {{ admin_token }}"),
+        "{report}"
+    );
+    assert!(report.contains("2 heartbeat_lost"), "{report}");
+}
+
+#[test]
+fn tornado_routine_maintenance_queries_the_database_and_records_each_item() {
+    let _turn = take_turn();
+    let lab = Lab::up("tornado-vpn");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let output = lab
+        .runwell(
+            "run",
+            "tornado-vpn",
+            &["routine-maintenance", "--db", db.to_str().unwrap(), "--ack", "--operator", "bob"],
+        )
+        .output()
+        .unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("table_name") && text.contains("total_size"), "the query's table: {text}");
+    let store = journal(work.path());
+    let acknowledged = store
+        .events(1)
+        .unwrap()
+        .into_iter()
+        .filter(|r| matches!(&r.event, Event::Acknowledged { by, .. } if by == "bob"))
+        .count();
+    assert_eq!(acknowledged, 5);
+}

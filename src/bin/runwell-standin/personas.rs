@@ -68,7 +68,14 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
 pub async fn on_start(service: &Service) -> anyhow::Result<()> {
     log(service, "started");
     match service.persona.as_str() {
-        "tornado" => fs::write(service.dir.join("run/wg-interfaces"), "wg0 wg1\n")?,
+        "tornado" => {
+            fs::write(service.dir.join("run/wg-interfaces"), "wg0 wg1\n")?;
+            // The session service's log lines the sessions incident counts.
+            for (session, reason) in [("4f1c", "heartbeat_lost"), ("9a0e", "heartbeat_lost"), ("b7d2", "hard_cleanup")]
+            {
+                log(service, &format!("session-service: session {session} ended reason={reason}"));
+            }
+        }
         "push-gateway" => ensure_streams(service).await,
         _ => {}
     }

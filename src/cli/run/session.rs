@@ -392,7 +392,22 @@ impl<'a> Session<'a> {
                 crate::runbook::diagnostic::hint(name, connections.iter().map(|c| c.name.as_str()))
             ))
         })?;
-        self.secrets.render(&connection.url).map_err(|why| Stop::Failed(format!("connection `{name}`: {why}")))
+        let fail = |why: String| Stop::Failed(format!("connection `{name}`: {why}"));
+        let url = self.secrets.render(&connection.url).map_err(fail)?;
+        if connection.username.is_none() && connection.password.is_none() {
+            return Ok(url);
+        }
+        let mut parsed = reqwest::Url::parse(&url)
+            .map_err(|e| fail(format!("`{}` is not a URL: {e}", crate::check::hide_url_password(&url))))?;
+        if let Some(username) = &connection.username {
+            let username = self.secrets.render(username).map_err(fail)?;
+            parsed.set_username(&username).map_err(|()| fail("the URL cannot hold a user name".to_owned()))?;
+        }
+        if let Some(password) = &connection.password {
+            let password = self.secrets.render(password).map_err(fail)?;
+            parsed.set_password(Some(&password)).map_err(|()| fail("the URL cannot hold a password".to_owned()))?;
+        }
+        Ok(parsed.into())
     }
 
     /// A `redis` step's commands: each line split into arguments the way
