@@ -331,3 +331,89 @@ fn tornado_routine_maintenance_queries_the_database_and_records_each_item() {
         .count();
     assert_eq!(acknowledged, 5);
 }
+
+/// Idle client sessions on the AxiomDB lab's PostgreSQL, held open until dropped.
+struct IdleClients(Vec<std::process::Child>);
+
+impl IdleClients {
+    fn open(lab: &Lab, count: usize) -> IdleClients {
+        let clients = (0..count)
+            .map(|_| {
+                Command::new("psql")
+                    .args(["-X", "-q", "-h", "127.0.0.1", "-p", "17201", "-U", "axiomdb", "axiomdb"])
+                    .env("PGPASSWORD", lab.secret("AXIOMDB_DB_PASSWORD"))
+                    .env("PGAPPNAME", "idle-client")
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let idle = IdleClients(clients);
+        crate::servers::wait_until("the idle clients to connect", || idle_sessions(lab) == count);
+        idle
+    }
+}
+
+impl Drop for IdleClients {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn idle_sessions(lab: &Lab) -> usize {
+    let output = Command::new("psql")
+        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", "17201", "-U", "axiomdb", "axiomdb", "-c"])
+        .arg("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idle-client' AND state = 'idle'")
+        .env("PGPASSWORD", lab.secret("AXIOMDB_DB_PASSWORD"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(usize::MAX)
+}
+
+#[test]
+fn axiomdb_connection_incident_diagnoses_in_a_dry_run_then_terminates_behind_a_typed_confirmation() {
+    let _turn = take_turn();
+    let lab = Lab::up("axiomdb");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("journal.db");
+    let db = db.to_str().unwrap();
+    let _clients = IdleClients::open(&lab, 3);
+    let incident = ["incident-high-connection-count", "--db", db, "--option", "A", "--set", "idle_minutes=0"];
+
+    // A dry run gathers the evidence and terminates nothing.
+    let output = lab.runwell("run", "axiomdb", &[&incident[..], &["--dry-run"]].concat()).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("idle-client") || text.contains("axiomdb | idle"), "the diagnosis ran: {text}");
+    assert!(text.contains("(dry run: not run, it is a destructive step)"), "{text}");
+    assert_eq!(idle_sessions(&lab), 3);
+
+    // For real: --yes is not enough for a destructive step.
+    let output = lab.runwell("run", "axiomdb", &[&incident[..], &["--yes"]].concat()).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("pass --confirm-destructive local to answer"), "{text}");
+    assert_eq!(idle_sessions(&lab), 3);
+
+    let output =
+        lab.runwell("run", "axiomdb", &[&incident[..], &["--confirm-destructive", "local"]].concat()).output().unwrap();
+    let (code, text) = ran(&output);
+    assert_eq!(code, 0, "{text}");
+    crate::servers::wait_until("the idle sessions to end", || idle_sessions(&lab) == 0);
+    let store = journal(work.path());
+    let outcomes = steps(&store, 3);
+    assert_eq!(
+        outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["connections-by-db-and-state", "long-idle-sessions", "terminate-idle"]
+    );
+    assert!(outcomes.iter().all(|(_, o)| *o == StepOutcome::Succeeded), "{outcomes:?}");
+    let report = crate::test::runwell().args(["report", "3", "--db", db]).output().unwrap();
+    let (_, report) = ran(&report);
+    assert!(report.contains("pg_terminate_backend"), "{report}");
+    assert!(report.contains("not chosen"), "options B and C read as not chosen: {report}");
+}
