@@ -332,7 +332,7 @@ fn tornado_routine_maintenance_queries_the_database_and_records_each_item() {
     assert_eq!(acknowledged, 5);
 }
 
-/// Idle client sessions on the AxiomDB lab's PostgreSQL, held open until dropped.
+/// Idle client sessions on the `AxiomDB` lab's database, held open until dropped.
 struct IdleClients(Vec<std::process::Child>);
 
 impl IdleClients {
