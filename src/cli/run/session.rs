@@ -491,25 +491,16 @@ impl<'a> Session<'a> {
             procedure::Status::Succeeded => Some(0),
             _ => None,
         };
-        let mut events = vec![finished(number, journaled, exit_code, outcome.duration, reason.clone())];
-        if !outcome.leftovers.is_empty() {
-            let pids: Vec<String> = outcome.leftovers.iter().map(u32::to_string).collect();
-            events.push(Event::Note {
-                text: format!("step `{id}` left processes running in its group: {}", pids.join(", ")),
-            });
-        }
-        if outcome.pipe_held_open {
-            events.push(Event::Note {
-                text: format!(
-                    "step `{id}`: a process it started still holds its output open; what it writes from now on is not recorded"
-                ),
-            });
-        }
-        for event in &events[1..] {
-            if let Event::Note { text } = event {
-                let _ = writeln!(anstream::stdout(), "  note: {text}");
-            }
-        }
+        // What the step left running is told, on the terminal and in the
+        // journal: the executor leaves it alone on purpose (`procedure::shell`).
+        let mut events: Vec<Event> = left_behind(id, outcome, Limits::default().drain)
+            .into_iter()
+            .map(|text| {
+                let _ = writeln!(anstream::stdout(), "note: {text}");
+                Event::Note { text }
+            })
+            .collect();
+        events.push(finished(number, journaled, exit_code, outcome.duration, reason.clone()));
         self.journal.record(&events)?;
         Ok(reason)
     }
@@ -662,6 +653,29 @@ pub(in crate::cli) fn finished(
         duration: jiff::SignedDuration::try_from(duration).unwrap_or(jiff::SignedDuration::ZERO),
         reason,
     }
+}
+
+/// What a finished shell step left behind, in words for the terminal and a
+/// journal `Note`: processes still in its group, and a pipe one holds open.
+fn left_behind(step: &str, outcome: &procedure::StepOutcome, drain: std::time::Duration) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !outcome.leftovers.is_empty() {
+        let pids: Vec<String> = outcome.leftovers.iter().map(u32::to_string).collect();
+        let pids = pids.join(" ");
+        let what = match outcome.leftovers.len() {
+            1 => "a process".to_owned(),
+            n => format!("{n} processes"),
+        };
+        notes.push(format!(
+            "step `{step}` left {what} running in the background (pid {pids}); runwell leaves it running — `kill {pids}` if it should not be"
+        ));
+    }
+    if outcome.pipe_held_open {
+        notes.push(format!(
+            "a process started by step `{step}` still holds its output open; the step ended {drain:?} after its shell exited, and what that process writes is no longer shown or recorded"
+        ));
+    }
+    notes
 }
 
 /// A Redis argument as `redis-cli` would read it back: bare when it can
