@@ -8,6 +8,7 @@ mod fuzz_regressions;
 mod lint;
 mod list;
 mod run;
+mod run_faults;
 mod servers;
 mod show;
 mod standins;

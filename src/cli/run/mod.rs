@@ -383,13 +383,23 @@ impl Session<'_> {
             procedure::Status::Succeeded => Some(0),
             _ => None,
         };
-        self.record(&[Event::StepFinished {
+        // What the step left running is told, on the terminal and in the
+        // journal: the executor leaves it alone on purpose (`procedure::shell`).
+        let mut events: Vec<Event> = left_behind(&step.id, &outcome, shell.limits.drain)
+            .into_iter()
+            .map(|text| {
+                let _ = writeln!(anstream::stdout(), "note: {text}");
+                Event::Note { text }
+            })
+            .collect();
+        events.push(Event::StepFinished {
             step: number,
             outcome: journaled,
             exit_code,
             duration: jiff::SignedDuration::try_from(outcome.duration).unwrap_or(jiff::SignedDuration::ZERO),
             reason: reason.clone(),
-        }])?;
+        });
+        self.record(&events)?;
         if let Some(error) = failure {
             return Err(Stop::Failed(format!("the journal cannot be written: {error}")));
         }
@@ -493,6 +503,26 @@ fn started(number: u32, step: &Step, safety: Safety, shown: &str) -> Event {
         safety: safety_name(safety).to_owned(),
         command: shown.to_owned(),
     }
+}
+
+/// What a finished shell step left behind, in words for the terminal and a
+/// journal `Note`: processes still in its group, and a pipe one holds open.
+fn left_behind(step: &str, outcome: &procedure::StepOutcome, drain: std::time::Duration) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !outcome.leftovers.is_empty() {
+        let pids: Vec<String> = outcome.leftovers.iter().map(u32::to_string).collect();
+        let pids = pids.join(" ");
+        notes.push(format!(
+            "step `{step}` left {} running in the background (pid {pids}); runwell leaves it running — `kill {pids}` if it should not be",
+            if outcome.leftovers.len() == 1 { "a process".to_owned() } else { format!("{} processes", outcome.leftovers.len()) },
+        ));
+    }
+    if outcome.pipe_held_open {
+        notes.push(format!(
+            "a process started by step `{step}` still holds its output open; the step ended {drain:?} after its shell exited, and what that process writes is no longer shown or recorded"
+        ));
+    }
+    notes
 }
 
 fn describe(step: &Step) -> String {
