@@ -393,12 +393,14 @@ fn a_journal_disk_filled_by_a_step_leaves_the_run_interrupted_never_succeeded() 
     // Not even the run's end can be written: runwell cannot finish the run.
     assert_eq!(output.status.code(), Some(2), "{}", everything(&output));
     assert!(!dir.path().join("marker").exists(), "step 2 ran with its journal full");
-    assert!(
-        String::from_utf8_lossy(&output.stderr).ends_with(&format!(
-            "error: journal: the journal `{db}` is full: database or disk is full; free space on its disk, then resume the run with `--from`\n"
-        )),
-        "{}",
-        everything(&output)
+    let full = format!(
+        "the journal `{db}` is full: database or disk is full; free space on its disk, then resume the run with `--from`"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.ends_with(&format!("run 1 failed: the journal cannot be written: {full}\n")), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("cat: write error: No space left on device\nerror: journal: {full}\n")
     );
 
     std::fs::remove_file(disk.path.join("filler")).unwrap();
@@ -411,8 +413,12 @@ fn a_journal_disk_filled_by_a_step_leaves_the_run_interrupted_never_succeeded() 
 /// writable. An ext4 shutdown (`EXT4_IOC_SHUTDOWN`, as `xfs_io -c shutdown`
 /// does; flag 0 flushes what was written first) makes every later write
 /// fail with EIO: a disk that went away.
+///
+/// Regression: the terminal showed only the error of finishing the run,
+/// which SQLite reports, after the failed write, as "database disk image is
+/// malformed"; the I/O error that stopped the run was never shown.
 #[test]
-fn a_journal_whose_disk_fails_mid_run_stops_the_run_before_the_next_step() {
+fn a_journal_whose_disk_fails_mid_run_stops_the_run_and_shows_the_write_error_that_stopped_it() {
     let disk = Disk::ext4();
     let shutdown = format!(
         "perl -e 'open(my $fs, \"<\", $ARGV[0]) or die \"$!\"; my $flags = pack(\"L\", 0); ioctl($fs, 0x8004587d, $flags) or die \"shutdown: $!\"' {}",
@@ -426,9 +432,15 @@ fn a_journal_whose_disk_fails_mid_run_stops_the_run_before_the_next_step() {
     let output = runwell(dir.path(), &["run", "demo.md", "fix-it", "--db", db]);
     assert_eq!(output.status.code(), Some(2), "{}", everything(&output));
     assert!(!dir.path().join("marker").exists(), "step 2 ran with its journal unwritable");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.ends_with(&format!(
+            "run 1 failed: the journal cannot be written: cannot write the journal `{db}`: disk I/O error; runwell stops rather than run steps unrecorded\n"
+        )),
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with(&format!("error: journal: cannot write the journal `{db}`: ")), "{stderr}");
-    assert!(stderr.ends_with("; runwell stops rather than run steps unrecorded\n"), "{stderr}");
 
     disk.remount_image();
     assert_eq!(after_the_fault(dir.path(), db), "interrupted");

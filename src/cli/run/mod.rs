@@ -128,10 +128,16 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
         Err(Stop::Declined(why)) => (journal::Status::Aborted, Some(why), 1),
         Err(Stop::Aborted) => (journal::Status::Aborted, Some("interrupted by the operator (Ctrl-C)".to_owned()), 130),
     };
-    store.finish_run(run_id, status, reason.as_deref()).map_err(Error::Journal)?;
-    match &reason {
-        None => writeln!(out, "{bold}run {run_id} succeeded{bold:#}")?,
-        Some(why) => writeln!(out, "{bold}run {run_id} {}{bold:#}: {why}", status_word(status))?,
+    let finished = store.finish_run(run_id, status, reason.as_deref());
+    if let Some(why) = &reason {
+        // Told even when the run's end cannot be recorded: the journal's error
+        // then is often an echo of the one that stopped the run (after a
+        // failed write, SQLite reports the next as "malformed").
+        writeln!(out, "{bold}run {run_id} {}{bold:#}: {why}", status_word(status))?;
+    }
+    finished.map_err(Error::Journal)?;
+    if reason.is_none() {
+        writeln!(out, "{bold}run {run_id} succeeded{bold:#}")?;
     }
     Ok(ExitCode::from(code))
 }
