@@ -422,7 +422,7 @@ fn a_journal_disk_filled_by_a_step_leaves_the_run_interrupted_never_succeeded() 
 /// perl (Debian's `perl-base`, always installed).
 ///
 /// Regression: the terminal showed only the error of finishing the run,
-/// which SQLite reports, after the failed write, as "database disk image is
+/// which `SQLite` reports, after the failed write, as "database disk image is
 /// malformed"; the I/O error that stopped the run was never shown.
 #[test]
 fn a_journal_whose_disk_fails_mid_run_stops_the_run_and_shows_the_write_error_that_stopped_it() {
