@@ -12,6 +12,7 @@ mod playbooks;
 mod procedures;
 mod report;
 mod run;
+mod run_faults;
 mod servers;
 mod services;
 mod show;

@@ -187,11 +187,17 @@ pub(in crate::cli) fn finish(journal: &Journal, outcome: Result<(), Stop>) -> Re
     let mut out = anstream::stdout();
     let bold = anstyle::Style::new().bold();
     let run = journal.run;
-    match &reason {
-        None => writeln!(out, "{bold}run {run} succeeded{bold:#}")?,
-        Some(why) => writeln!(out, "{bold}run {run} {}{bold:#}: {why}", status_word(status))?,
+    let finished = journal.finish(status, reason.as_deref());
+    if let Some(why) = &reason {
+        // Told even when the run's end cannot be recorded: the journal's error
+        // then is often an echo of the one that stopped the run (after a
+        // failed write, SQLite reports the next as "malformed").
+        writeln!(out, "{bold}run {run} {}{bold:#}: {why}", status_word(status))?;
     }
-    journal.finish(status, reason.as_deref()).map_err(Error::Journal)?;
+    finished.map_err(Error::Journal)?;
+    if reason.is_none() {
+        writeln!(out, "{bold}run {run} succeeded{bold:#}")?;
+    }
     Ok(ExitCode::from(code))
 }
 
