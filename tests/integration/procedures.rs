@@ -255,3 +255,38 @@ fn a_sql_error_fails_the_step_with_its_sqlstate_and_an_http_expectation_can_fail
     assert!(output.stderr.contains("42P01"), "{}", output.stderr);
     assert!(output.stdout.contains("run 1 failed: step `broken`:"), "{}", output.stdout);
 }
+
+#[test]
+fn ctrl_c_stops_the_running_step_and_records_the_run_aborted() {
+    let body =
+        "```sh {name=hangs}\nsleep 1000 & echo $! > sleeper.pid\nwait\n```\n\n```sh {name=after}\ntouch after\n```\n";
+    let test = Test::new().file("demo.md", &runbook(body));
+    let dir = test.path().to_owned();
+    let child = crate::test::runwell()
+        .args(["run", "demo.md", "fix-it", "--db", "journal.db"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pidfile = dir.join("sleeper.pid");
+    crate::servers::wait_until("the step's sleep to start", || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|pid| pid.trim().parse::<i32>().is_ok())
+    });
+    let sleeper: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().cast_signed()), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
+    assert!(stdout.ends_with("run 1 stopped: interrupted by the operator (Ctrl-C)\n"), "{stdout}");
+    assert!(!dir.join("after").exists(), "no step runs after Ctrl-C");
+    crate::servers::wait_until("the step's sleep to be stopped with its group", || {
+        std::fs::read_to_string(format!("/proc/{sleeper}/stat")).map_or(true, |stat| {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+    });
+    let store = SqliteStore::open(&dir.join("journal.db")).unwrap();
+    assert_eq!(store.run(1).unwrap().status, Status::Aborted);
+    assert_eq!(steps(&store, 1), [("hangs".to_owned(), StepOutcome::Aborted)]);
+}
