@@ -311,7 +311,7 @@ fn reachable<'a>(runbook: &'a Runbook, index: usize, config: &Config) -> Result<
 
 /// The run `--from` continues: `--resumes RUN`, else the latest run of the
 /// same procedure that did not succeed.
-fn resumed(store: &SqliteStore, runbook: &Runbook, config: &Config, from: &str) -> Result<journal::Run, Error> {
+fn resumed(store: &dyn Store, runbook: &Runbook, config: &Config, from: &str) -> Result<journal::Run, Error> {
     let runs = store.runs(&RunFilter::default()).map_err(Error::Journal)?;
     let same = |run: &&journal::Run| run.info.runbook == runbook.name && run.info.procedure == config.procedure;
     let found = match config.resumes {
@@ -336,7 +336,7 @@ fn resumed(store: &SqliteStore, runbook: &Runbook, config: &Config, from: &str) 
 
 /// What the resumed run learnt before it stopped, so `when=` conditions on
 /// steps that are not run again still see their results.
-fn seed_facts(store: &SqliteStore, run: journal::RunId, facts: &mut Facts) -> Result<(), Error> {
+fn seed_facts(store: &dyn Store, run: journal::RunId, facts: &mut Facts) -> Result<(), Error> {
     let mut ids = std::collections::HashMap::new();
     for record in store.events(run).map_err(Error::Journal)? {
         match record.event {

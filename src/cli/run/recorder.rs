@@ -5,20 +5,21 @@ use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
 use super::Stop;
-use crate::journal::{self, Event, OutputCapture, SqliteStore, Store, Stream};
+use crate::journal::{self, Event, OutputCapture, Store, Stream};
 use crate::procedure::{self, Recorder};
 use crate::template;
 
 /// The journal of one run, shared by the steps running at once (a tier of
-/// services): each append takes the lock for one transaction.
+/// services): each append takes the lock for one transaction. Any `Store`
+/// will do; the runner knows nothing of SQLite.
 pub(in crate::cli) struct Journal {
-    store: Mutex<SqliteStore>,
+    store: Mutex<Box<dyn Store>>,
     pub run: journal::RunId,
 }
 
 impl Journal {
-    pub(in crate::cli) fn new(store: SqliteStore, run: journal::RunId) -> Journal {
-        Journal { store: Mutex::new(store), run }
+    pub(in crate::cli) fn new(store: impl Store + 'static, run: journal::RunId) -> Journal {
+        Journal { store: Mutex::new(Box::new(store)), run }
     }
 
     /// Appends `events`. A journal that cannot be written stops the run:
@@ -34,7 +35,7 @@ impl Journal {
         self.store().finish_run(self.run, status, reason)
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
+    fn store(&self) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
         // A panic while appending leaves nothing half-done in SQLite (each
         // append is one transaction), so the store is still usable.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
@@ -113,7 +114,7 @@ impl<'a> JournalRecorder<'a> {
         let JournalRecorder { journal, stdout, stderr, mut failure, .. } = self;
         let mut store = journal.store();
         for capture in [stdout, stderr] {
-            if let Err(error) = capture.finish(&mut *store, journal.run) {
+            if let Err(error) = capture.finish(&mut **store, journal.run) {
                 failure.get_or_insert_with(|| format!("the journal cannot be written: {error}"));
             }
         }
@@ -130,7 +131,7 @@ impl<'a> JournalRecorder<'a> {
             procedure::Stream::Stderr => &mut self.stderr,
         };
         if self.failure.is_none()
-            && let Err(error) = capture.push(&mut *self.journal.store(), self.journal.run, bytes)
+            && let Err(error) = capture.push(&mut **self.journal.store(), self.journal.run, bytes)
         {
             self.failure = Some(format!("the journal cannot be written: {error}"));
         }
