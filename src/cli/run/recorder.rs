@@ -11,7 +11,7 @@ use crate::template;
 
 /// The journal of one run, shared by the steps running at once (a tier of
 /// services): each append takes the lock for one transaction. Any `Store`
-/// will do; the runner knows nothing of SQLite.
+/// will do; the runner knows nothing of the database behind it.
 pub(in crate::cli) struct Journal {
     store: Mutex<Box<dyn Store>>,
     pub run: journal::RunId,
