@@ -156,7 +156,7 @@ pub enum Event {
     StepStarted {
         step: u32,
         id: String,
-        /// shell, sql, redis, http, gate, manual.
+        /// shell, sql, redis, http, checks (a gate), manual.
         step_kind: String,
         /// read, write or destructive.
         safety: String,
