@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use comfy_table::{Table, presets};
 
 use super::{Error, Format, files};
-use crate::runbook::{Runbook, Safety};
+use crate::runbook::Runbook;
 
 #[derive(Debug, serde::Serialize)]
 struct Listing<'a> {
@@ -61,14 +61,6 @@ pub(super) fn run(path: &Path, format: Format) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn safety_name(safety: Safety) -> &'static str {
-    match safety {
-        Safety::Read => "read",
-        Safety::Write => "write",
-        Safety::Destructive => "destructive",
-    }
-}
-
 fn listing(runbook: &Runbook) -> Listing<'_> {
     let procedures = runbook
         .procedure_indices()
@@ -79,7 +71,7 @@ fn listing(runbook: &Runbook) -> Listing<'_> {
             line: s.location.line,
             level: s.level,
             steps: s.all_steps.len(),
-            safety: safety_name(runbook.safety(i)),
+            safety: runbook.safety(i).as_str(),
             option: s.option.as_deref(),
         })
         .collect();

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::list::safety_name;
 use super::{Error, files};
 use crate::runbook::diagnostic::hint;
 use crate::runbook::step::StepKind;
@@ -108,7 +107,7 @@ impl Printer<'_> {
         self.number += 1;
         let bold = anstyle::Style::new().bold();
         let dim = anstyle::Style::new().dimmed();
-        let mut facts = vec![step.kind.name().to_owned(), safety_name(step.safety()).to_owned()];
+        let mut facts = vec![step.kind.name().to_owned(), step.safety().as_str().to_owned()];
         if step.confirms() {
             facts.push("confirm".to_owned());
         }

@@ -13,7 +13,6 @@ use super::recorder::{Journal, JournalRecorder};
 use super::{Options, Stop, interactive_override};
 use crate::check::{self, Status as CheckStatus};
 use crate::cli::indent;
-use crate::cli::list::safety_name;
 use crate::cli::prompt::{Answer, Prompter};
 use crate::journal::{self, Event};
 use crate::procedure::{
@@ -159,7 +158,7 @@ impl<'a> Session<'a> {
         let safety = step.safety();
         let mut out = anstream::stdout();
         let bold = anstyle::Style::new().bold();
-        let _ = writeln!(out, "\n{bold}{number}. {id} [{}, {}]{bold:#}", step.kind.name(), safety_name(safety));
+        let _ = writeln!(out, "\n{bold}{number}. {id} [{}, {}]{bold:#}", step.kind.name(), safety.as_str());
         if let Some(expr) = &step.attributes.when {
             let holds = condition_holds(expr, &self.facts).map_err(|e| Stop::Failed(format!("step `{id}`: {e}")))?;
             if !holds {
@@ -187,7 +186,7 @@ impl<'a> Session<'a> {
         };
         if self.options.dry_run && safety != Safety::Read && !matches!(step.kind, StepKind::Gate(_)) {
             let _ = writeln!(out, "{}", indent(&shown));
-            let _ = writeln!(out, "(dry run: not run, it is a {} step)", safety_name(safety));
+            let _ = writeln!(out, "(dry run: not run, it is a {} step)", safety.as_str());
             self.journal.record(&[
                 started(number, id, step, safety, &shown),
                 finished(number, journal::StepOutcome::DryRun, None, std::time::Duration::ZERO, None),
@@ -634,7 +633,7 @@ pub(super) fn started(number: u32, id: &str, step: &Step, safety: Safety, shown:
         step: number,
         id: id.to_owned(),
         step_kind: step.kind.name().to_owned(),
-        safety: safety_name(safety).to_owned(),
+        safety: safety.as_str().to_owned(),
         command: shown.to_owned(),
     }
 }

@@ -48,6 +48,18 @@ pub enum Safety {
     Destructive,
 }
 
+impl Safety {
+    /// `read`, `write` or `destructive`: the word the format, lists and the
+    /// journal use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Safety::Read => "read",
+            Safety::Write => "write",
+            Safety::Destructive => "destructive",
+        }
+    }
+}
+
 /// Why a step is not read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
