@@ -215,11 +215,11 @@ struct RunFlags {
     operator: Option<String>,
 }
 
-impl From<RunFlags> for run::Options {
-    fn from(flags: RunFlags) -> run::Options {
+impl From<RunFlags> for crate::runner::Options {
+    fn from(flags: RunFlags) -> crate::runner::Options {
         let RunFlags { variables: Variables { env, sets }, yes, confirm_destructive, ack, dry_run, db, operator } =
             flags;
-        run::Options { env, sets, yes, confirm_destructive, ack, dry_run, db, operator }
+        crate::runner::Options { env, sets, yes, confirm_destructive, ack, dry_run, db, operator }
     }
 }
 
@@ -287,11 +287,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `text` with every line indented by four spaces, for commands and output
-/// shown under a step.
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
-}
+use crate::runner::indent;
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::runbook::front_matter::parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration like `5s`"))

@@ -17,13 +17,14 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use super::run::{self, Journal, JournalRecorder, Options, Stop};
+use super::run::{self, Terminal};
 use super::{Error, files, indent};
 use crate::check;
 use crate::journal::{self, Event, NewRun, Store};
 use crate::procedure::{self, Limits, ShellStep, run_shell};
 use crate::runbook::front_matter::Service;
 use crate::runbook::services::{start_order, stop_order};
+use crate::runner::{self as runner, Journal, JournalRecorder, Operator, Options, Question, Stop};
 use crate::template::{self, Quoting, Values};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +150,7 @@ struct Sequence<'a> {
 
 impl Sequence<'_> {
     async fn tiers(&mut self, tiers: &[Vec<Command<'_>>]) -> Result<(), Stop> {
-        self.confirm(tiers)?;
+        self.confirm(tiers).await?;
         for tier in tiers {
             if self.abort.is_cancelled() {
                 return Err(Stop::Aborted);
@@ -164,39 +165,34 @@ impl Sequence<'_> {
 
     /// One question for the whole sequence: stopping services is
     /// destructive (type the name), starting and restarting them asks y/N.
-    fn confirm(&mut self, tiers: &[Vec<Command<'_>>]) -> Result<(), Stop> {
+    async fn confirm(&mut self, tiers: &[Vec<Command<'_>>]) -> Result<(), Stop> {
         if self.options.dry_run {
             return Ok(());
         }
         let shown: Vec<String> = tiers.iter().flatten().map(|c| c.text.shown.clone()).collect();
-        let prompt = format!("{} {} service(s)?", self.action.as_str(), shown.len());
+        let shown = shown.join("\n");
+        let prompt = if self.action == Action::Stop {
+            format!("stopping services is destructive: stop {} service(s)?", tiers.iter().flatten().count())
+        } else {
+            format!("{} {} service(s)?", self.action.as_str(), tiers.iter().flatten().count())
+        };
         self.journal.record(&[Event::ConfirmationAsked { step: 1, prompt: prompt.clone() }])?;
         let name = self.options.env.clone().unwrap_or_else(|| self.runbook.name.clone());
-        let (answer, accepted) = if self.action == Action::Stop {
-            match &self.options.confirm_destructive {
-                Some(given) => (format!("--confirm-destructive {given}"), *given == name),
-                None => run::ask(
-                    |p| {
-                        p.typed(
-                            &format!("{}\nstopping services is destructive: {prompt}", indent(&shown.join("\n"))),
-                            &name,
-                        )
-                    },
-                    &format!("--confirm-destructive {name}"),
-                )?,
-            }
-        } else if self.options.yes {
-            ("--yes".to_owned(), true)
+        let mut terminal = Terminal::new(self.options, self.operator.clone());
+        let question = if self.action == Action::Stop {
+            Question::Destructive { step: 1, prompt: &prompt, shown: &shown, expected: &name }
         } else {
-            run::ask(|p| p.confirm(&format!("{}\n{prompt}", indent(&shown.join("\n")))), "--yes")?
+            Question::Confirm { step: 1, prompt: &prompt, shown: &shown }
         };
+        let answered = terminal.ask(question).await?;
+        let accepted = answered.accepted;
         self.journal.record(&[Event::ConfirmationAnswered {
             step: 1,
-            answer: answer.clone(),
+            answer: answered.answer.clone(),
             accepted,
-            by: self.operator.clone(),
+            by: answered.by,
         }])?;
-        if accepted { Ok(()) } else { Err(Stop::Declined(format!("not confirmed ({answer})"))) }
+        if accepted { Ok(()) } else { Err(Stop::Declined(format!("not confirmed ({})", answered.answer))) }
     }
 
     /// Runs a tier's commands side by side; a failure stops the sequence
@@ -219,7 +215,7 @@ impl Sequence<'_> {
         }
         if self.options.dry_run {
             for (number, _, _) in &steps {
-                self.journal.record(&[run::finished(
+                self.journal.record(&[runner::finished(
                     *number,
                     journal::StepOutcome::DryRun,
                     None,
@@ -258,7 +254,7 @@ impl Sequence<'_> {
                 procedure::Status::Succeeded => Some(0),
                 _ => None,
             };
-            self.journal.record(&[run::finished(*number, journaled, exit_code, outcome.duration, reason)])?;
+            self.journal.record(&[runner::finished(*number, journaled, exit_code, outcome.duration, reason)])?;
             if let Some(error) = journal_failure {
                 return Err(Stop::Failed(error));
             }
@@ -305,9 +301,10 @@ impl Sequence<'_> {
             safety: "read".to_owned(),
             command: format!("checks: {}", names.join(", ")),
         }])?;
-        let gate = run::gate_checks(&checks, self.secrets, self.wait, Duration::from_secs(1), &self.abort).await?;
-        let mut events: Vec<Event> = gate.outcomes.iter().map(|o| run::check_event(Some(number), o)).collect();
-        events.push(run::finished(
+        let gate =
+            runner::gate_checks(&checks, self.secrets, self.wait, Duration::from_secs(1), &self.abort, true).await?;
+        let mut events: Vec<Event> = gate.outcomes.iter().map(|o| runner::check_event(Some(number), o)).collect();
+        events.push(runner::finished(
             number,
             if gate.passed { journal::StepOutcome::Succeeded } else { journal::StepOutcome::Failed },
             None,
@@ -327,7 +324,7 @@ impl Sequence<'_> {
         }
         Err(Stop::Failed(format!(
             "not healthy after {}: {}; the services after it were not {}ed",
-            run::humantime(self.wait),
+            runner::humantime(self.wait),
             unhealthy.join(", "),
             self.action.as_str()
         )))

@@ -8,7 +8,7 @@
 //! succeeded, 1 a step failed or the operator declined, 2 the run could not
 //! start, 130 Ctrl-C.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,34 +16,24 @@ use tokio_util::sync::CancellationToken;
 
 use super::prompt::{Answer, Prompter};
 use super::{Error, files};
-use crate::journal::{self, Event, NewRun, RunFilter, SqliteStore, Store};
-use crate::procedure::{Facts, Status as StepStatus};
+use crate::journal::{self, Event, NewRun, SqliteStore, Store};
+use crate::procedure::Facts;
 use crate::runbook::diagnostic::hint;
-use crate::runbook::{Plan, Runbook, Step};
+use crate::runbook::{Runbook, Step};
+use crate::runner::{Journal, Options, PrepareError, Request, Session, Stop, reachable, resumed, seed_facts};
 use crate::template::{self, Quoting, Values};
 
-mod recorder;
-mod session;
+mod terminal;
 
-pub(super) use recorder::Journal;
-pub(super) use recorder::JournalRecorder;
-use session::Session;
-pub(super) use session::{ask, check_event, finished, gate_checks, humantime};
+pub(in crate::cli) use terminal::{Terminal, can_ask};
 
-/// How a run may proceed: the flags `run`, `start`, `stop` and `restart` share.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub env: Option<String>,
-    pub sets: Vec<String>,
-    /// Answers `confirm` prompts.
-    pub yes: bool,
-    /// Answers destructive prompts when it equals the name they ask for.
-    pub confirm_destructive: Option<String>,
-    /// Acknowledges manual steps.
-    pub ack: bool,
-    pub dry_run: bool,
-    pub db: Option<PathBuf>,
-    pub operator: Option<String>,
+impl From<PrepareError> for Error {
+    fn from(error: PrepareError) -> Error {
+        match error {
+            PrepareError::Refused(why) => Error::Unsupported(why),
+            PrepareError::Journal(error) => Error::Journal(error),
+        }
+    }
 }
 
 /// What `runwell run` was asked for.
@@ -61,14 +51,6 @@ pub struct Config {
     pub resumes: Option<journal::RunId>,
 }
 
-/// Why a run stopped early.
-#[derive(Debug)]
-pub(in crate::cli) enum Stop {
-    Failed(String),
-    Declined(String),
-    Aborted,
-}
-
 pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
     // Read once: the journal records exactly the text that was parsed.
     let (parsed, content) = files::load_with_text(&config.path)?;
@@ -81,10 +63,20 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
             path: config.path.display().to_string(),
         });
     };
-    let steps = reachable(runbook, index, config)?;
+    let path = config.path.display().to_string();
+    let request = Request {
+        path: &path,
+        procedure: &config.procedure,
+        choices: &config.choices,
+        from: config.from.as_deref(),
+        resumes: config.resumes,
+        dry_run: config.options.dry_run,
+        can_ask: can_ask(),
+    };
+    let steps = reachable(runbook, index, &request)?;
     let mut store = open(config.options.db.as_ref())?;
     let original = match &config.from {
-        Some(from) => Some(resumed(&store, runbook, config, from)?),
+        Some(from) => Some(resumed(&store, runbook, &request, from)?),
         None => None,
     };
     let mut options = config.options.clone();
@@ -136,7 +128,8 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
         if options.dry_run { " (dry run)" } else { "" }
     )?;
     let abort = CancellationToken::new();
-    let mut session = Session::new(&options, runbook, &secrets, &journal, new.operator.clone(), abort.clone());
+    let mut terminal = Terminal::new(&options, new.operator.clone());
+    let mut session = Session::new(&options, runbook, &secrets, &journal, &mut terminal, abort.clone());
     session.choices = &config.choices;
     session.facts = facts;
     if let (Some(original), Some(from)) = (&original, &config.from) {
@@ -228,140 +221,6 @@ pub(in crate::cli) fn operator() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// The steps this run may reach, checking before anything runs that every
-/// `--option` names an alternative, that `--from` names a step, and that a
-/// choice with no `--option` can be asked on a terminal.
-fn reachable<'a>(runbook: &'a Runbook, index: usize, config: &Config) -> Result<Vec<&'a Step>, Error> {
-    let mut steps = Vec::new();
-    let mut used = vec![false; config.choices.len()];
-    let mut unanswered = Vec::new();
-    let mut queue = runbook.plan(index);
-    while !queue.is_empty() {
-        match queue.remove(0) {
-            Plan::Step(id) => steps.extend(runbook.step(&id)),
-            Plan::Choice(options) => {
-                let given = options.iter().copied().find(|&i| {
-                    let hit = config.choices.iter().position(|c| session::option_matches(&runbook.sections[i], c));
-                    hit.inspect(|&n| used[n] = true).is_some()
-                });
-                let holds_from = config.from.as_deref().and_then(|from| {
-                    let at = runbook.steps.iter().position(|s| s.id == from)?;
-                    options.iter().copied().find(|&i| runbook.sections[i].all_steps.contains(&at))
-                });
-                if let Some(chosen) = given.or(holds_from) {
-                    queue.splice(0..0, runbook.plan(chosen));
-                } else {
-                    unanswered.push(options.clone());
-                    // Any of them may run: their steps may need values.
-                    for option in options {
-                        queue.extend(runbook.plan(option));
-                    }
-                }
-            }
-        }
-    }
-    if let Some(n) = used.iter().position(|u| !u) {
-        let within = &runbook.sections[index].all_steps;
-        let offered: Vec<String> = runbook
-            .sections
-            .iter()
-            .filter(|s| s.option.is_some() && !s.all_steps.is_empty())
-            .filter(|s| within.start <= s.all_steps.start && s.all_steps.end <= within.end)
-            .map(|s| format!("`{}`", s.option.as_deref().unwrap_or_default()))
-            .collect();
-        return Err(Error::Unsupported(format!(
-            "`--option {}` names no alternative of this procedure{}",
-            config.choices[n],
-            if offered.is_empty() { String::new() } else { format!("; it offers {}", offered.join(", ")) }
-        )));
-    }
-    if let Some(from) = &config.from
-        && !steps.iter().any(|s| s.id == *from)
-    {
-        return Err(Error::Unsupported(format!(
-            "`--from {from}`: procedure `{}` has no step `{from}`{}; `runwell show {} {}` lists its steps",
-            config.procedure,
-            hint(from, steps.iter().map(|s| s.id.as_str())),
-            config.path.display(),
-            config.procedure
-        )));
-    }
-    if let Some(options) = unanswered.first()
-        && !config.options.dry_run
-        && !std::io::stdin().is_terminal()
-        && !interactive_override()
-    {
-        let labels: Vec<String> = options
-            .iter()
-            .map(|&i| {
-                format!(
-                    "`--option {}` ({})",
-                    runbook.sections[i].option.as_deref().unwrap_or("?"),
-                    runbook.sections[i].title
-                )
-            })
-            .collect();
-        return Err(Error::Unsupported(format!(
-            "this procedure offers a choice and there is no terminal to ask on; pass {}",
-            labels.join(" or ")
-        )));
-    }
-    Ok(steps)
-}
-
-/// The run `--from` continues: `--resumes RUN`, else the latest run of the
-/// same procedure that did not succeed.
-fn resumed(store: &dyn Store, runbook: &Runbook, config: &Config, from: &str) -> Result<journal::Run, Error> {
-    let runs = store.runs(&RunFilter::default()).map_err(Error::Journal)?;
-    let same = |run: &&journal::Run| run.info.runbook == runbook.name && run.info.procedure == config.procedure;
-    let found = match config.resumes {
-        Some(id) => runs.iter().find(|r| r.id == id).filter(same).ok_or_else(|| {
-            Error::Unsupported(format!(
-                "run {id} is not a run of {} › {} in this journal; `runwell runs` lists them",
-                runbook.name, config.procedure
-            ))
-        })?,
-        None => runs.iter().filter(same).find(|r| r.status != journal::Status::Succeeded).ok_or_else(|| {
-            Error::Unsupported(format!(
-                "`--from {from}` resumes a run that did not succeed, and the journal has none of {} › {}; run the procedure without `--from`",
-                runbook.name, config.procedure
-            ))
-        })?,
-    };
-    if found.status == journal::Status::Running {
-        return Err(Error::Unsupported(format!("run {} is still running; it cannot be resumed", found.id)));
-    }
-    Ok(found.clone())
-}
-
-/// What the resumed run learnt before it stopped, so `when=` conditions on
-/// steps that are not run again still see their results.
-fn seed_facts(store: &dyn Store, run: journal::RunId, facts: &mut Facts) -> Result<(), Error> {
-    let mut ids = std::collections::HashMap::new();
-    for record in store.events(run).map_err(Error::Journal)? {
-        match record.event {
-            Event::StepStarted { step, id, .. } => {
-                ids.insert(step, id);
-            }
-            Event::StepFinished { step, outcome, exit_code, .. } => {
-                let status = match outcome {
-                    journal::StepOutcome::Succeeded => StepStatus::Succeeded,
-                    journal::StepOutcome::Failed => StepStatus::Failed { exit_code: exit_code.unwrap_or(1) },
-                    journal::StepOutcome::TimedOut => StepStatus::TimedOut,
-                    journal::StepOutcome::Aborted => StepStatus::Aborted,
-                    journal::StepOutcome::Skipped | journal::StepOutcome::DryRun => continue,
-                };
-                if let Some(id) = ids.get(&step) {
-                    facts.status(id, &status);
-                }
-            }
-            Event::CheckResult { name, status, .. } => facts.check(&name, &status),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// `--set` plus a value for every variable the steps need and nothing
 /// gives: asked on a terminal, else the run does not start.
 fn ask_missing(runbook: &Runbook, steps: &[&Step], options: &Options) -> Result<Vec<String>, Error> {
@@ -380,7 +239,7 @@ fn ask_missing(runbook: &Runbook, steps: &[&Step], options: &Options) -> Result<
     if missing.is_empty() {
         return Ok(sets);
     }
-    if !std::io::stdin().is_terminal() && !interactive_override() {
+    if !can_ask() {
         let flags: Vec<String> = missing.iter().map(|m| format!("--set {m}=…")).collect();
         return Err(Error::Unsupported(format!(
             "the procedure needs values for {}; pass {}",
@@ -400,9 +259,4 @@ fn ask_missing(runbook: &Runbook, steps: &[&Step], options: &Options) -> Result<
         }
     }
     Ok(sets)
-}
-
-/// `RUNWELL_INTERACTIVE=1` lets tests answer prompts through a pipe.
-pub(super) fn interactive_override() -> bool {
-    std::env::var_os("RUNWELL_INTERACTIVE").is_some_and(|v| v == "1")
 }

@@ -4,16 +4,14 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
 use super::recorder::{Journal, JournalRecorder};
-use super::{Options, Stop, interactive_override};
+use super::{Operator, Options, Question, Stop, indent};
 use crate::check::{self, Status as CheckStatus};
-use crate::cli::indent;
-use crate::cli::prompt::{Answer, Prompter};
 use crate::journal::{self, Event};
 use crate::procedure::{
     self, Facts, HttpStep, Limits, RedisStep, Retries, ShellStep, SqlStep, condition_holds, run_http, run_redis,
@@ -24,13 +22,17 @@ use crate::runbook::step::parse_http;
 use crate::runbook::{Plan, Runbook, Safety, Step, StepKind};
 use crate::template::{self, Quoting};
 
-pub(super) struct Session<'a> {
+pub struct Session<'a> {
     pub options: &'a Options,
     pub runbook: &'a Runbook,
     pub secrets: &'a template::Secrets,
     pub journal: &'a Journal,
-    pub operator: String,
+    /// Who answers the run's questions.
+    pub operator: &'a mut dyn Operator,
     pub abort: CancellationToken,
+    /// Whether progress and output are shown on this process's terminal
+    /// (the server shows them from the journal instead).
+    pub echo: bool,
     /// What `when=` conditions see: earlier results, check states, variables.
     pub facts: Facts,
     /// `--option` answers, for choices met on the way.
@@ -43,13 +45,19 @@ pub(super) struct Session<'a> {
     undoable: Vec<&'a Step>,
 }
 
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("run", &self.journal.run).field("step", &self.number).finish_non_exhaustive()
+    }
+}
+
 impl<'a> Session<'a> {
     pub fn new(
         options: &'a Options,
         runbook: &'a Runbook,
         secrets: &'a template::Secrets,
         journal: &'a Journal,
-        operator: String,
+        operator: &'a mut dyn Operator,
         abort: CancellationToken,
     ) -> Self {
         Session {
@@ -59,6 +67,7 @@ impl<'a> Session<'a> {
             journal,
             operator,
             abort,
+            echo: true,
             facts: Facts::default(),
             choices: &[],
             from: None,
@@ -96,7 +105,7 @@ impl<'a> Session<'a> {
                     self.step(step, &step.id).await?;
                 }
                 Plan::Choice(options) => {
-                    let chosen = self.choose(&options)?;
+                    let chosen = self.choose(&options).await?;
                     for (n, item) in self.runbook.plan(chosen).into_iter().enumerate() {
                         queue.insert(n, item);
                     }
@@ -108,7 +117,7 @@ impl<'a> Session<'a> {
 
     /// Picks one of the alternatives `options` (section indices): the one
     /// holding the `--from` step, else `--option`, else the operator's pick.
-    fn choose(&mut self, options: &[usize]) -> Result<usize, Stop> {
+    async fn choose(&mut self, options: &[usize]) -> Result<usize, Stop> {
         let sections = &self.runbook.sections;
         let labelled: Vec<(String, String)> = options
             .iter()
@@ -123,30 +132,24 @@ impl<'a> Session<'a> {
             (Some(i), _) => (i, "it holds the --from step".to_owned()),
             (None, Some(i)) => (i, "--option".to_owned()),
             (None, None) => {
-                let titles: Vec<&str> = labelled.iter().map(|(_, t)| t.as_str()).collect();
-                let picked = ask(
-                    |p| match p.choose("This procedure offers a choice:", &labelled)? {
-                        Ok(n) => Ok(Answer::Given(n.to_string())),
-                        Err(answer) => Ok(answer),
-                    },
-                    &format!("--option {}", labelled[0].0),
-                )?;
-                match picked {
-                    (n, true) => {
-                        let n: usize = n.parse().unwrap_or_default();
-                        (options[n], format!("chosen by {}", self.operator))
+                let answered = self.operator.ask(Question::Choose { options: &labelled }).await?;
+                match answered.answer.parse::<usize>() {
+                    Ok(n) if answered.accepted && n < options.len() => {
+                        (options[n], format!("chosen by {}", answered.by))
                     }
-                    (answer, false) => {
+                    _ => {
+                        let titles: Vec<&str> = labelled.iter().map(|(_, t)| t.as_str()).collect();
                         return Err(Stop::Declined(format!(
-                            "no option chosen among {} ({answer})",
-                            titles.join(" / ")
+                            "no option chosen among {} ({})",
+                            titles.join(" / "),
+                            answered.answer
                         )));
                     }
                 }
             }
         };
         let text = format!("option: {} ({how})", sections[chosen].title);
-        let _ = writeln!(anstream::stdout(), "\n{text}");
+        let _ = writeln!(self.out(), "\n{text}");
         self.journal.record(&[Event::Note { text }])?;
         Ok(chosen)
     }
@@ -156,7 +159,7 @@ impl<'a> Session<'a> {
         self.number += 1;
         let number = self.number;
         let safety = step.safety();
-        let mut out = anstream::stdout();
+        let mut out = self.out();
         let bold = anstyle::Style::new().bold();
         let _ = writeln!(out, "\n{bold}{number}. {id} [{}, {}]{bold:#}", step.kind.name(), safety.as_str());
         if let Some(expr) = &step.attributes.when {
@@ -195,12 +198,12 @@ impl<'a> Session<'a> {
         }
         // Destructive steps are confirmed whether the author asked or runwell inferred it.
         if !self.options.dry_run && (step.confirms() || safety == Safety::Destructive) {
-            self.confirm(number, id, step, safety, &shown)?;
+            self.confirm(number, id, step, safety, &shown).await?;
         }
         self.journal.record(&[started(number, id, step, safety, &shown)])?;
         let result = match &step.kind {
             StepKind::Gate(gate) => self.gate(number, id, step, &gate.checks).await,
-            StepKind::Manual(manual) => self.manual(number, &manual.text),
+            StepKind::Manual(manual) => self.manual(number, &manual.text).await,
             _ => {
                 let text = text.expect("steps that run text have it");
                 let _ = writeln!(out, "{}", indent(&shown));
@@ -255,7 +258,7 @@ impl<'a> Session<'a> {
     /// Runs the rollback blocks of completed steps, newest first. A
     /// rollback that fails stops the rest: they may depend on it.
     async fn roll_back(&mut self) {
-        let mut out = anstream::stdout();
+        let mut out = self.out();
         let _ = writeln!(out, "\nrolling back {} completed step(s), newest first", self.undoable.len());
         while let Some(step) = self.undoable.pop() {
             let Some(rollback) = step.rollback.as_deref() else { continue };
@@ -278,7 +281,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn confirm(&mut self, number: u32, id: &str, step: &Step, safety: Safety, shown: &str) -> Result<(), Stop> {
+    async fn confirm(&mut self, number: u32, id: &str, step: &Step, safety: Safety, shown: &str) -> Result<(), Stop> {
         let destructive = safety == Safety::Destructive;
         let name = self.options.env.clone().unwrap_or_else(|| self.runbook.name.clone());
         let prompt = if destructive {
@@ -294,28 +297,18 @@ impl<'a> Session<'a> {
             }
         };
         self.journal.record(&[Event::ConfirmationAsked { step: number, prompt: prompt.clone() }])?;
-        if !can_ask() {
-            // The log of a run without a terminal still says what was asked.
-            let _ = writeln!(anstream::stdout(), "? {prompt}");
-        }
-        let (answer, accepted) = if destructive {
-            match &self.options.confirm_destructive {
-                Some(given) => (format!("--confirm-destructive {given}"), *given == name),
-                None => ask(
-                    |p| p.typed(&format!("{}\n{}", indent(shown), prompt), &name),
-                    &format!("--confirm-destructive {name}"),
-                )?,
-            }
-        } else if self.options.yes {
-            ("--yes".to_owned(), true)
+        let question = if destructive {
+            Question::Destructive { step: number, prompt: &prompt, shown, expected: &name }
         } else {
-            ask(|p| p.confirm(&prompt), "--yes")?
+            Question::Confirm { step: number, prompt: &prompt, shown }
         };
+        let answered = self.operator.ask(question).await?;
+        let (answer, accepted) = (answered.answer, answered.accepted);
         self.journal.record(&[Event::ConfirmationAnswered {
             step: number,
             answer: answer.clone(),
             accepted,
-            by: self.operator.clone(),
+            by: answered.by,
         }])?;
         if accepted { Ok(()) } else { Err(Stop::Declined(format!("step `{id}` was not confirmed ({answer})"))) }
     }
@@ -357,8 +350,8 @@ impl<'a> Session<'a> {
         let reason = self.finished(number, id, &outcome, timeout)?;
         let took = humantime_precise(outcome.duration);
         let _ = match &reason {
-            None => writeln!(anstream::stdout(), "  ✓ {id} succeeded in {took}"),
-            Some(why) => writeln!(anstream::stdout(), "  ✗ {id}: {why}, after {took}"),
+            None => writeln!(self.out(), "  ✓ {id} succeeded in {took}"),
+            Some(why) => writeln!(self.out(), "  ✗ {id}: {why}, after {took}"),
         };
         if let Some(error) = failure {
             return Err(Stop::Failed(error));
@@ -495,7 +488,7 @@ impl<'a> Session<'a> {
         let mut events: Vec<Event> = left_behind(id, outcome, Limits::default().drain)
             .into_iter()
             .map(|text| {
-                let _ = writeln!(anstream::stdout(), "note: {text}");
+                let _ = writeln!(self.out(), "note: {text}");
                 Event::Note { text }
             })
             .collect();
@@ -512,7 +505,7 @@ impl<'a> Session<'a> {
             .collect();
         let wait = step.attributes.wait.unwrap_or_default();
         let interval = step.attributes.interval.unwrap_or(std::time::Duration::from_secs(2));
-        let gate = gate_checks(&checks, self.secrets, wait, interval, &self.abort).await?;
+        let gate = gate_checks(&checks, self.secrets, wait, interval, &self.abort, self.echo).await?;
         let mut events = Vec::new();
         for outcome in &gate.outcomes {
             self.facts.check(&outcome.name, outcome.status.as_str());
@@ -540,36 +533,42 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn manual(&mut self, number: u32, text: &str) -> Result<(), Stop> {
-        let _ = writeln!(anstream::stdout(), "  [ ] {text}");
-        let (answer, done) =
-            if self.options.ack { ("--ack".to_owned(), true) } else { ask(|p| p.confirm("done?"), "--ack")? };
-        if !done {
-            return Err(Stop::Declined(format!("manual step not acknowledged ({answer}): {text}")));
+    async fn manual(&mut self, number: u32, text: &str) -> Result<(), Stop> {
+        let _ = writeln!(self.out(), "  [ ] {text}");
+        let answered = self.operator.ask(Question::Acknowledge { step: number, item: text }).await?;
+        if !answered.accepted {
+            return Err(Stop::Declined(format!("manual step not acknowledged ({}): {text}", answered.answer)));
         }
         self.journal.record(&[
-            Event::Acknowledged { step: number, item: text.to_owned(), by: self.operator.clone() },
+            Event::Acknowledged { step: number, item: text.to_owned(), by: answered.by },
             finished(number, journal::StepOutcome::Succeeded, None, std::time::Duration::ZERO, None),
         ])
+    }
+
+    /// Where progress goes: the terminal, or nowhere.
+    fn out(&self) -> Box<dyn Write> {
+        if self.echo { Box::new(anstream::stdout()) } else { Box::new(std::io::sink()) }
     }
 }
 
 /// Runs `checks` until they all pass or `wait` is over, printing each
 /// state; Ctrl-C stops the wait.
-pub(in crate::cli) async fn gate_checks(
+pub async fn gate_checks(
     checks: &[check::Resolved],
     secrets: &template::Secrets,
     wait: std::time::Duration,
     interval: std::time::Duration,
     abort: &CancellationToken,
+    echo: bool,
 ) -> Result<check::Gate, Stop> {
+    let out = || -> Box<dyn Write> { if echo { Box::new(anstream::stdout()) } else { Box::new(std::io::sink()) } };
     let options = check::Options { redactor: secrets.redactor().clone(), ..check::Options::default() };
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     let gate = check::gate(checks, &options, wait, interval, |round, outcomes| {
         if round > 1 || outcomes.iter().all(|o| o.status == CheckStatus::Ok) {
             return;
         }
-        let _ = writeln!(anstream::stdout(), "waiting up to {} for {}", humantime(wait), names.join(", "));
+        let _ = writeln!(out(), "waiting up to {} for {}", humantime(wait), names.join(", "));
     });
     let gate = tokio::select! {
         gate = gate => gate,
@@ -577,7 +576,7 @@ pub(in crate::cli) async fn gate_checks(
     };
     for outcome in &gate.outcomes {
         let _ = writeln!(
-            anstream::stdout(),
+            out(),
             "  {} {}: {}",
             outcome.status,
             outcome.name,
@@ -587,7 +586,7 @@ pub(in crate::cli) async fn gate_checks(
     Ok(gate)
 }
 
-pub(in crate::cli) fn check_event(step: Option<u32>, outcome: &check::Outcome) -> Event {
+pub fn check_event(step: Option<u32>, outcome: &check::Outcome) -> Event {
     Event::CheckResult {
         step,
         name: outcome.name.clone(),
@@ -596,27 +595,6 @@ pub(in crate::cli) fn check_event(step: Option<u32>, outcome: &check::Outcome) -
         reason: (!outcome.reason.is_empty()).then(|| outcome.reason.clone()),
         latency: jiff::SignedDuration::try_from(std::time::Duration::from_secs_f64(outcome.latency_ms / 1000.0)).ok(),
     }
-}
-
-/// Asks on the terminal; without one, stops naming the flag that answers.
-pub(in crate::cli) fn ask(
-    question: impl FnOnce(&mut Prompter<std::io::StdinLock<'static>, std::io::Stderr>) -> std::io::Result<Answer>,
-    flag: &str,
-) -> Result<(String, bool), Stop> {
-    if !can_ask() {
-        return Err(Stop::Declined(format!("no terminal to ask on; pass {flag} to answer")));
-    }
-    let mut prompter = Prompter::new(std::io::stdin().lock(), std::io::stderr());
-    match question(&mut prompter).map_err(|e| Stop::Failed(format!("cannot ask: {e}")))? {
-        Answer::Given(answer) => Ok((answer, true)),
-        Answer::Refused => Ok(("no".to_owned(), false)),
-        Answer::Closed => Ok(("(input closed)".to_owned(), false)),
-    }
-}
-
-/// Whether there is someone to ask: a terminal, or a test's pipe.
-pub(in crate::cli) fn can_ask() -> bool {
-    std::io::stdin().is_terminal() || interactive_override()
 }
 
 /// Whether `--option given` names alternative `section`: its label (`A`,
@@ -638,7 +616,7 @@ pub(super) fn started(number: u32, id: &str, step: &Step, safety: Safety, shown:
     }
 }
 
-pub(in crate::cli) fn finished(
+pub fn finished(
     step: u32,
     outcome: journal::StepOutcome,
     exit_code: Option<i32>,
@@ -723,7 +701,7 @@ fn humantime_precise(duration: std::time::Duration) -> String {
 }
 
 /// `30s`, `1m30s`, `250ms`: a duration as runbooks write it.
-pub(in crate::cli) fn humantime(duration: std::time::Duration) -> String {
+pub fn humantime(duration: std::time::Duration) -> String {
     let ms = duration.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");

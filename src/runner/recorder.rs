@@ -12,26 +12,32 @@ use crate::template;
 /// The journal of one run, shared by the steps running at once (a tier of
 /// services): each append takes the lock for one transaction. Any `Store`
 /// will do; the runner knows nothing of the database behind it.
-pub(in crate::cli) struct Journal {
+pub struct Journal {
     store: Mutex<Box<dyn Store>>,
     pub run: journal::RunId,
 }
 
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("run", &self.run).finish_non_exhaustive()
+    }
+}
+
 impl Journal {
-    pub(in crate::cli) fn new(store: impl Store + 'static, run: journal::RunId) -> Journal {
+    pub fn new(store: impl Store + 'static, run: journal::RunId) -> Journal {
         Journal { store: Mutex::new(Box::new(store)), run }
     }
 
     /// Appends `events`. A journal that cannot be written stops the run:
     /// a step never runs unrecorded.
-    pub(in crate::cli) fn record(&self, events: &[Event]) -> Result<(), Stop> {
+    pub fn record(&self, events: &[Event]) -> Result<(), Stop> {
         self.store()
             .append(self.run, events)
             .map(|_| ())
             .map_err(|e| Stop::Failed(format!("the journal cannot be written: {e}")))
     }
 
-    pub(in crate::cli) fn finish(&self, status: journal::Status, reason: Option<&str>) -> Result<(), journal::Error> {
+    pub fn finish(&self, status: journal::Status, reason: Option<&str>) -> Result<(), journal::Error> {
         self.store().finish_run(self.run, status, reason)
     }
 
@@ -45,7 +51,7 @@ impl Journal {
 /// Streams a step's output to the terminal and the journal. Writing the
 /// journal cannot fail a running step; the first failure is kept and stops
 /// the run before the next step.
-pub(in crate::cli) struct JournalRecorder<'a> {
+pub struct JournalRecorder<'a> {
     journal: &'a Journal,
     /// Mask secret values a step prints, even split across chunks.
     masks: [template::StreamRedactor; 2],
@@ -56,14 +62,22 @@ pub(in crate::cli) struct JournalRecorder<'a> {
     at_line_start: [bool; 2],
     /// Retries the step has: a failed attempt before the last is noted.
     retries: u32,
+    /// Whether output is shown on this process's terminal too.
+    echo: bool,
     /// On a terminal: the step's name and elapsed time while it runs.
     spinner: Option<indicatif::ProgressBar>,
     /// The first journal write that failed, as the run will report it.
     failure: Option<String>,
 }
 
+impl std::fmt::Debug for JournalRecorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalRecorder").field("run", &self.journal.run).finish_non_exhaustive()
+    }
+}
+
 impl<'a> JournalRecorder<'a> {
-    pub(in crate::cli) fn new(journal: &'a Journal, step: u32, redactor: &template::Redactor) -> Self {
+    pub fn new(journal: &'a Journal, step: u32, redactor: &template::Redactor) -> Self {
         JournalRecorder {
             journal,
             masks: [redactor.stream(), redactor.stream()],
@@ -72,21 +86,24 @@ impl<'a> JournalRecorder<'a> {
             prefix: None,
             at_line_start: [true; 2],
             retries: 0,
+            echo: true,
             spinner: None,
             failure: None,
         }
     }
 
     /// Terminal lines start with `[prefix] `.
-    pub(in crate::cli) fn prefixed(mut self, prefix: &str) -> Self {
+    #[must_use]
+    pub fn prefixed(mut self, prefix: &str) -> Self {
         self.prefix = Some(format!("[{prefix}] "));
         self
     }
 
     /// Shows a spinner with `label` and the elapsed time while the step
     /// runs, when stdout is a terminal.
-    pub(in crate::cli) fn spinning(mut self, label: &str) -> Self {
-        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+    #[must_use]
+    pub fn spinning(mut self, label: &str) -> Self {
+        if self.echo && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             let bar = indicatif::ProgressBar::new_spinner().with_message(label.to_owned());
             if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
                 bar.set_style(style);
@@ -97,13 +114,21 @@ impl<'a> JournalRecorder<'a> {
         self
     }
 
+    /// Shows the output on this process's terminal (the default) or not.
+    #[must_use]
+    pub fn echoing(mut self, echo: bool) -> Self {
+        self.echo = echo;
+        self
+    }
+
     /// The step runs again up to `count` times when it fails.
-    pub(in crate::cli) fn retrying(mut self, count: u32) -> Self {
+    #[must_use]
+    pub fn retrying(mut self, count: u32) -> Self {
         self.retries = count;
         self
     }
 
-    pub(in crate::cli) fn finish(mut self) -> Option<String> {
+    pub fn finish(mut self) -> Option<String> {
         if let Some(bar) = self.spinner.take() {
             bar.finish_and_clear();
         }
@@ -135,6 +160,9 @@ impl<'a> JournalRecorder<'a> {
         {
             self.failure = Some(format!("the journal cannot be written: {error}"));
         }
+        if !self.echo {
+            return;
+        }
         let shown = match &self.prefix {
             None => std::borrow::Cow::Borrowed(bytes),
             Some(prefix) => prefix_lines(bytes, prefix.as_bytes(), &mut self.at_line_start[stream as usize]).into(),
@@ -150,7 +178,9 @@ impl<'a> JournalRecorder<'a> {
     }
 
     fn note(&mut self, text: String) {
-        let _ = writeln!(anstream::stdout(), "  {text}");
+        if self.echo {
+            let _ = writeln!(anstream::stdout(), "  {text}");
+        }
         if let Err(Stop::Failed(why)) = self.journal.record(&[Event::Note { text }]) {
             self.failure.get_or_insert(why);
         }
@@ -185,7 +215,7 @@ fn prefix_lines(bytes: &[u8], prefix: &[u8], at_line_start: &mut bool) -> Vec<u8
 }
 
 /// How a run of a step ended, in words: `failed (exit status 2)`.
-pub(super) fn describe(status: &procedure::Status) -> String {
+pub fn describe(status: &procedure::Status) -> String {
     match status {
         procedure::Status::Succeeded => "succeeded".to_owned(),
         procedure::Status::Failed { exit_code } => format!("failed (exit status {exit_code})"),
