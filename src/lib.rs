@@ -12,4 +12,5 @@ pub mod process;
 pub mod report;
 pub mod runbook;
 pub mod runner;
+pub mod serve;
 pub mod template;

@@ -1,11 +1,14 @@
 //! Runs many checks concurrently under a bound, each with a timeout and
-//! retries, and turns what the probes saw into outcomes.
+//! retries, and turns what the probes saw into outcomes. [`run_one`] runs a
+//! single prepared check, for callers that keep their own schedule (the
+//! server's scheduler); [`run`] is built on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::expect::{Compiled, judge};
 use super::{
@@ -56,16 +59,14 @@ impl Default for Context {
 
 /// Runs `checks` and returns their outcomes in the same order.
 pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Progress>) -> Vec<Outcome> {
-    let expressions = Arc::new(compile(&checks));
     let context = Arc::new(Context::default());
+    let shared_options = Arc::new(options.clone());
     let limit = options.concurrency.max(1);
     let total = checks.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let mut done = 0;
     let mut finish = |joined: Result<(usize, Outcome), tokio::task::JoinError>| {
-        let (index, mut outcome) = joined.expect("a probe panicked");
-        outcome.observed = options.redactor.redact(&outcome.observed);
-        outcome.reason = options.redactor.redact(&outcome.reason);
+        let (index, outcome) = joined.expect("a probe panicked");
         outcomes[index] = Some(outcome);
         done += 1;
         if let Some(progress) = &progress {
@@ -75,13 +76,12 @@ pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Prog
     // Spawn no more tasks than may run: a waiting task would hold its whole
     // future (every probe's state) in memory for nothing.
     let mut tasks = JoinSet::new();
-    for (index, check) in checks.into_iter().enumerate() {
+    for (index, check) in Prepared::all(checks).into_iter().enumerate() {
         if tasks.len() >= limit {
             finish(tasks.join_next().await.expect("the set is not empty"));
         }
-        let (expressions, context) = (expressions.clone(), context.clone());
-        let timeout = check.timeout.unwrap_or(options.timeout);
-        tasks.spawn(async move { (index, one(&check, &context, &expressions, timeout).await) });
+        let (context, options) = (context.clone(), shared_options.clone());
+        tasks.spawn(async move { (index, run_one(&check, &context, &options).await) });
     }
     while let Some(joined) = tasks.join_next().await {
         finish(joined);
@@ -89,20 +89,49 @@ pub async fn run(checks: Vec<Resolved>, options: &Options, progress: Option<Prog
     outcomes.into_iter().map(|o| o.expect("every check reports once")).collect()
 }
 
-type Expressions = HashMap<String, Compiled>;
-
-fn compile(checks: &[Resolved]) -> Expressions {
-    let mut compiled = HashMap::new();
-    for source in checks.iter().flat_map(|c| [c.expect.as_deref(), c.warn.as_deref()]).flatten() {
-        compiled.entry(source.to_owned()).or_insert_with(|| Compiled::new(source));
-    }
-    compiled
+/// A check ready to run again and again: its `expect:` and `warn:`
+/// compiled once, shared with every other check written the same way.
+#[derive(Debug)]
+pub struct Prepared {
+    check: Resolved,
+    expect: Option<Arc<Compiled>>,
+    warn: Option<Arc<Compiled>>,
 }
 
-/// One check: probe, judge, and retry with backoff while critical.
-async fn one(check: &Resolved, context: &Context, expressions: &Expressions, timeout: Duration) -> Outcome {
-    let expect = check.expect.as_deref().map(|e| &expressions[e]);
-    let warn = check.warn.as_deref().map(|e| &expressions[e]);
+impl Prepared {
+    pub fn new(check: Resolved) -> Prepared {
+        Prepared::all(vec![check]).remove(0)
+    }
+
+    /// Prepares `checks`, compiling each distinct expression once: a matrix
+    /// repeats the same `expect:` over many checks.
+    pub fn all(checks: Vec<Resolved>) -> Vec<Prepared> {
+        let mut compiled: HashMap<String, Arc<Compiled>> = HashMap::new();
+        let mut compile = |source: Option<&str>| {
+            source.map(|s| compiled.entry(s.to_owned()).or_insert_with(|| Arc::new(Compiled::new(s))).clone())
+        };
+        checks
+            .into_iter()
+            .map(|check| {
+                let (expect, warn) = (compile(check.expect.as_deref()), compile(check.warn.as_deref()));
+                Prepared { check, expect, warn }
+            })
+            .collect()
+    }
+
+    /// The check as resolved.
+    pub fn check(&self) -> &Resolved {
+        &self.check
+    }
+}
+
+/// Runs one check: probe under its timeout (its own `timeout:` or the
+/// options'), judge, and retry with backoff while critical. What the outcome
+/// says is redacted with the options' redactor.
+pub async fn run_one(prepared: &Prepared, context: &Context, options: &Options) -> Outcome {
+    let check = &prepared.check;
+    let (expect, warn) = (prepared.expect.as_deref(), prepared.warn.as_deref());
+    let timeout = check.timeout.unwrap_or(options.timeout);
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -138,8 +167,8 @@ async fn one(check: &Resolved, context: &Context, expressions: &Expressions, tim
             expected: expect.map_or_else(|| default_expectation(check.kind).to_owned(), |e| e.source().to_owned()),
             status: verdict.status,
             latency_ms: round_ms(latency_ms),
-            observed,
-            reason: verdict.reason,
+            observed: options.redactor.redact(&observed),
+            reason: options.redactor.redact(&verdict.reason),
             attempts,
             values,
         };

@@ -41,7 +41,7 @@ mod tls;
 use std::fmt;
 use std::time::Duration;
 
-pub use engine::{Options, Progress, human_duration, run};
+pub use engine::{Context, Options, Prepared, Progress, human_duration, run, run_one};
 pub use gate::{Gate, gate};
 pub use params::Params;
 pub use prometheus::format_value;

@@ -10,7 +10,7 @@ use crate::runbook::{CheckSpec, ProbeKind};
 use crate::template::Secrets;
 
 /// A check with its templates rendered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     pub runbook: String,
     pub name: String,
