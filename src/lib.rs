@@ -11,4 +11,5 @@ pub mod procedure;
 pub mod process;
 pub mod report;
 pub mod runbook;
+pub mod serve;
 pub mod template;
