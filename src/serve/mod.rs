@@ -1,5 +1,10 @@
-//! `runwell serve`: the long-running server's parts — checks kept running
-//! on a schedule, and (from other modules) the dashboard, the JSON API,
-//! access control and alert triggers.
+//! `runwell serve`: the long-running server that watches every runbook's
+//! checks on a schedule, serves the dashboard and the JSON API, and starts
+//! runs for people and alert triggers.
+//!
+//! Each part is a library module with its own tests; the `serve` subcommand
+//! wires them into one axum app.
 
+pub mod auth;
+pub mod config;
 pub mod scheduler;
