@@ -11,7 +11,7 @@
 //! | `GET /healthz` | anyone | `ok` while the process serves |
 //! | `GET /readyz` | anyone | 200 when the journal opens and runbooks are loaded, else 503 and why |
 //! | `GET /metrics` | anyone | Prometheus text: check states and latencies, scheduler lag and runs |
-//! | `GET /` | viewer | the overview page: every runbook's checks and their states |
+//! | `GET /` | viewer | the overview page: every runbook's checks and their states; the login form without a credential |
 //! | `GET /api/runbooks` | viewer | the loaded runbooks, their checks and worst state |
 //! | `GET /api/checks` | viewer | every check's state, as the scheduler holds it |
 //! | `POST /api/checks/{runbook}/{check}/run` | operator | runs a check now and returns its outcome |
@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::auth::{self, Access, Action, AuthError, Authenticated, Require, at_least};
+use super::auth::{self, Access, Action, AuthError, Authenticated, Csrf, CsrfToken, Require, Via, at_least};
 use super::scheduler::{CheckKey, CheckState, Scheduler};
 use crate::check::Status;
 
@@ -231,10 +231,18 @@ struct Row<'a> {
     latency_ms: Option<f64>,
 }
 
+/// The overview for a known caller; for a browser without a session, 401
+/// and the login form (runwell has no passwords: the caller pastes a token).
 async fn overview(
-    Require { caller, .. }: Require<at_least::Viewer>,
+    caller: Option<Authenticated>,
+    Csrf(csrf): Csrf,
     State(state): State<AppState>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
+    let template = TEMPLATES.get_template("overview.html")?;
+    let Some(Authenticated(caller)) = caller else {
+        let page = template.render(crate::check::expect::to_value(&serde_json::json!({ "login": true })))?;
+        return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
+    };
     let snapshot = state.scheduler.snapshot();
     let runbooks: Vec<serde_json::Value> = state
         .runbooks
@@ -261,8 +269,13 @@ async fn overview(
             })
         })
         .collect();
-    let template = TEMPLATES.get_template("overview.html")?;
-    let context = serde_json::json!({ "runbooks": runbooks, "caller": caller.name, "role": caller.role.as_str() });
+    let context = serde_json::json!({
+        "runbooks": runbooks,
+        "caller": caller.name,
+        "role": caller.role.as_str(),
+        // Only a session can log out; its forms carry the CSRF token.
+        "csrf": csrf.as_ref().filter(|_| caller.via == Via::Session).map(CsrfToken::expose),
+    });
     let page = template.render(crate::check::expect::to_value(&context))?;
-    Ok(Html(page))
+    Ok(Html(page).into_response())
 }

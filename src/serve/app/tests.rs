@@ -181,3 +181,30 @@ async fn the_overview_lists_each_runbooks_checks_with_their_state_in_words() {
 fn label_values_are_escaped() {
     assert_eq!(super::escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
+
+#[tokio::test]
+async fn the_overview_offers_the_login_form_to_a_browser_without_a_session() {
+    let fixture = fixture(true);
+    let (status, body) = send(&fixture.state, Method::GET, "/", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("<form method=\"post\" action=\"/login\""), "{body}");
+    assert!(!body.contains("Demo service"), "{body}");
+
+    let (status, body) = send(&fixture.state, Method::GET, "/", Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("signed in as vera (viewer)"), "{body}");
+    assert!(!body.contains("/logout"), "a bearer caller has no session to end: {body}");
+}
+
+#[test]
+fn the_overview_escapes_what_runbooks_say() {
+    let template = super::TEMPLATES.get_template("overview.html").unwrap();
+    let context = serde_json::json!({
+        "runbooks": [{"name": "x", "title": "<script>alert(1)</script>", "path": "x.md", "worst": null, "checks": []}],
+        "caller": "local",
+        "role": "admin",
+    });
+    let page = template.render(crate::check::expect::to_value(&context)).unwrap();
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+}
