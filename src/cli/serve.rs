@@ -74,6 +74,16 @@ fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Prepare
                 path.display()
             )?;
         }
+        if let Some(other) = loaded.runbooks.iter().find(|loaded| loaded.name == runbook.name) {
+            writeln!(
+                err,
+                "warning: `{}` and `{}` are both runbook `{}`: the checks of the later replace those of the \
+                 same name; give one a `runbook:` name of its own",
+                other.path.display(),
+                path.display(),
+                runbook.name
+            )?;
+        }
         let secrets = Values::resolve(runbook, env, sets)?.with_secrets();
         loaded.redactor.extend(secrets.redactor());
         loaded.checks.extend(runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)));
@@ -107,6 +117,7 @@ fn scheduler_settings(config: &SchedulerConfig) -> Settings {
 }
 
 async fn serve(settings: &ServeConfig, loaded: Prepared) -> Result<(), Error> {
+    let signalled = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| Error::Listen { address: settings.listen, source })?;
@@ -139,7 +150,7 @@ async fn serve(settings: &ServeConfig, loaded: Prepared) -> Result<(), Error> {
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            signalled.await;
             let _ = stopping.send(());
         });
     let grace = settings.shutdown_timeout;
@@ -165,18 +176,17 @@ async fn serve(settings: &ServeConfig, loaded: Prepared) -> Result<(), Error> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM (what service managers send).
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM (what service managers send). Both handlers are
+/// installed before this returns, so a signal that comes as soon as the
+/// address is printed still stops the server cleanly rather than killing it.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, Error> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Output)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(Error::Output)?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }

@@ -79,3 +79,37 @@ fn serve_without_tokens_refuses_to_listen_beyond_this_machine() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("will not listen on 0.0.0.0:7070 without any `[[tokens]]`"), "{stderr}");
 }
+
+#[test]
+fn serve_says_it_is_loopback_only_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("demo.md"), "---\nrunbook: demo\n---\n# Demo\n").unwrap();
+    let mut child = runwell()
+        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .env("RUNWELL_DB", dir.path().join("journal.db"))
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runwell starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let mut server = Server(child);
+    let address = lines[0].strip_prefix("listening on http://").expect("the address first").trim();
+    assert!(address.starts_with("127.0.0.1:") && !address.ends_with(":0"), "{lines:?}");
+    assert!(lines[1].starts_with("loopback only: no `[[tokens]]` are configured"), "{lines:?}");
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = server.0.wait().unwrap();
+    assert_eq!((status.code(), rest.as_str()), (Some(0), "stopped\n"));
+}
