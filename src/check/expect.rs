@@ -94,7 +94,7 @@ fn lookup<'a>(fields: &'a Fields, path: &str) -> Option<&'a serde_json::Value> {
 }
 
 /// A JSON value as a template value.
-fn to_value(value: &serde_json::Value) -> minijinja::Value {
+pub(crate) fn to_value(value: &serde_json::Value) -> minijinja::Value {
     use serde_json::Value as Json;
     match value {
         Json::Null => minijinja::Value::from(()),

@@ -16,6 +16,7 @@ mod matrix;
 mod prompt;
 mod report;
 mod run;
+mod serve;
 mod services;
 mod show;
 
@@ -158,6 +159,24 @@ enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Serve the dashboard and JSON API, keeping every runbook's checks running on a schedule.
+    ///
+    /// Flags override the configuration file. Without any `[[tokens]]` configured, serve
+    /// listens on this machine only and every local request acts as admin. Stops on Ctrl-C or
+    /// SIGTERM; exits 2 when it cannot start.
+    Serve {
+        /// Runbook files, or directories searched for `*.md` (default: the configuration's
+        /// `runbooks`, else the current directory).
+        paths: Vec<PathBuf>,
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen on this address (default: the configuration's `listen`, else 127.0.0.1:7070).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        variables: Variables,
+    },
     /// Show a procedure's steps exactly as they would run: variables substituted, secrets masked.
     Show {
         path: PathBuf,
@@ -259,6 +278,14 @@ pub enum Error {
     Template(#[from] crate::template::Error),
     #[error("cannot write `{path}`: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    ServeConfig(#[from] crate::serve::config::ConfigError),
+    #[error("{0}")]
+    Refused(String),
+    #[error(
+        "cannot listen on {address}: {source}; choose another address with --listen or `listen` in the configuration"
+    )]
+    Listen { address: std::net::SocketAddr, source: std::io::Error },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -324,6 +351,9 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
         Command::Log { run, db } => journal::log(db.as_ref(), run),
         Command::Report { run, db, output } => report::run(&report::Config { run, db, output }),
         Command::Journal { command: JournalCommand::Verify { db } } => journal::verify(db.as_ref()),
+        Command::Serve { paths, config, listen, variables: Variables { env, sets } } => {
+            serve::run(&serve::Config { file: config, paths, listen, env, sets })
+        }
         Command::Show { path, procedure, variables: Variables { env, sets } } => {
             show::run(&path, &procedure, env.as_deref(), &sets)
         }

@@ -13,6 +13,7 @@ mod procedures;
 mod report;
 mod run;
 mod run_faults;
+mod serve;
 mod servers;
 mod services;
 mod show;

@@ -1,0 +1,115 @@
+//! `runwell serve`: the real binary on a loopback port of its own, driven
+//! over HTTP; readiness is `/healthz` answering, never a sleep.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+
+use crate::servers::{free_port, wait_until};
+use crate::test::runwell;
+
+/// The server process, killed when dropped so a failed test leaves nothing behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` over HTTP/1.1: the status code and the body, or `None` when
+/// nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    Some((status, body.to_string()))
+}
+
+#[test]
+fn serve_answers_health_and_lists_the_runbooks_checks() {
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_port = target.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("demo.md"),
+        format!(
+            "---\nrunbook: demo\n---\n# Demo\n\n```checks\n- name: api-port\n  tcp: 127.0.0.1:{target_port}\n```\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let server = Server(
+        runwell()
+            .arg("serve")
+            .arg(dir.path())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUNWELL_DB", dir.path().join("journal.db"))
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("runwell starts"),
+    );
+
+    wait_until("runwell serve", || get(port, "/healthz").is_some_and(|(status, body)| status == 200 && body == "ok"));
+    let (status, body) = get(port, "/api/checks").expect("the server answers");
+    assert_eq!(status, 200, "{body}");
+    let checks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(checks[0]["key"], serde_json::json!({"runbook": "demo", "check": "api-port"}), "{body}");
+    assert_eq!(checks[0]["target"], format!("127.0.0.1:{target_port}"));
+    assert_eq!(get(port, "/readyz").map(|(status, _)| status), Some(200));
+    drop(server);
+}
+
+#[test]
+fn serve_without_tokens_refuses_to_listen_beyond_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = runwell()
+        .args(["serve", ".", "--listen", "0.0.0.0:7070"])
+        .env("RUNWELL_DB", dir.path().join("journal.db"))
+        .current_dir(dir.path())
+        .output()
+        .expect("runwell runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("will not listen on 0.0.0.0:7070 without any `[[tokens]]`"), "{stderr}");
+}
+
+#[test]
+fn serve_says_it_is_loopback_only_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("demo.md"), "---\nrunbook: demo\n---\n# Demo\n").unwrap();
+    let mut child = runwell()
+        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .env("RUNWELL_DB", dir.path().join("journal.db"))
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runwell starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let mut server = Server(child);
+    let address = lines[0].strip_prefix("listening on http://").expect("the address first").trim();
+    assert!(address.starts_with("127.0.0.1:") && !address.ends_with(":0"), "{lines:?}");
+    assert!(lines[1].starts_with("loopback only: no `[[tokens]]` are configured"), "{lines:?}");
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = server.0.wait().unwrap();
+    assert_eq!((status.code(), rest.as_str()), (Some(0), "stopped\n"));
+}
