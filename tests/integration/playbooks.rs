@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use runwell::journal::{Event, SqliteStore, Status, StepOutcome, Store};
 
 use crate::labs::{Lab, take_turn};
+use crate::test::finished_steps as steps;
 
 /// A finished command's exit status and output, for assertion messages.
 fn ran(output: &Output) -> (i32, String) {
@@ -25,22 +26,6 @@ fn main_pid(lab: &Lab, unit: &str) -> String {
 fn systemctl(lab: &Lab, args: &[&str]) {
     let output = Command::new(lab.path().join("bin/systemctl")).args(args).output().unwrap();
     assert!(output.status.success(), "systemctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// `(id, outcome)` of every finished step of `run`, in order.
-fn steps(store: &SqliteStore, run: i64) -> Vec<(String, StepOutcome)> {
-    let mut ids = std::collections::HashMap::new();
-    let mut done = Vec::new();
-    for record in store.events(run).unwrap() {
-        match record.event {
-            Event::StepStarted { step, id, .. } => {
-                ids.insert(step, id);
-            }
-            Event::StepFinished { step, outcome, .. } => done.push((ids[&step].clone(), outcome)),
-            _ => {}
-        }
-    }
-    done
 }
 
 /// The state of every check result of `run`, as `name=state`.

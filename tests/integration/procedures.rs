@@ -3,26 +3,10 @@
 
 use runwell::journal::{Event, SqliteStore, Status, StepOutcome, Store};
 
-use crate::test::Test;
+use crate::test::{Test, finished_steps as steps};
 
 fn runbook(body: &str) -> String {
     format!("---\nrunbook: demo\nvars:\n  mode: {{ default: fast }}\n---\n# Demo\n\n## Fix it\n\n{body}")
-}
-
-/// `(id, outcome)` of every finished step of `run`, in order.
-fn steps(store: &SqliteStore, run: i64) -> Vec<(String, StepOutcome)> {
-    let mut ids = std::collections::HashMap::new();
-    let mut done = Vec::new();
-    for record in store.events(run).unwrap() {
-        match record.event {
-            Event::StepStarted { step, id, .. } => {
-                ids.insert(step, id);
-            }
-            Event::StepFinished { step, outcome, .. } => done.push((ids[&step].clone(), outcome)),
-            _ => {}
-        }
-    }
-    done
 }
 
 fn notes(store: &SqliteStore, run: i64) -> Vec<String> {

@@ -173,3 +173,21 @@ fn pretty_assert(expected: &str, actual: &str, what: &str) {
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// `(id, outcome)` of every finished step of journaled run `run`, in order.
+#[allow(dead_code)]
+pub fn finished_steps(store: &runwell::journal::SqliteStore, run: i64) -> Vec<(String, runwell::journal::StepOutcome)> {
+    use runwell::journal::{Event, Store};
+    let mut ids = std::collections::HashMap::new();
+    let mut done = Vec::new();
+    for record in store.events(run).unwrap() {
+        match record.event {
+            Event::StepStarted { step, id, .. } => {
+                ids.insert(step, id);
+            }
+            Event::StepFinished { step, outcome, .. } => done.push((ids[&step].clone(), outcome)),
+            _ => {}
+        }
+    }
+    done
+}
