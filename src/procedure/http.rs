@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use reqwest::{StatusCode, Version};
 use tokio_util::sync::CancellationToken;
 
-use super::network::{Clock, Ending, Output, bounded, timed_out};
+use super::network::{Clock, Output, bounded};
 use super::{Error, Recorder, Status, StepOutcome, Stream};
 use crate::check::MAX_READ;
 use crate::check::expect::{Compiled, judge};
@@ -62,14 +62,9 @@ pub async fn run_http(
     if abort.is_cancelled() {
         return Ok(clock.outcome(Status::Aborted, output));
     }
-    let status = match bounded(step.timeout, abort, converse(request, expect.as_ref(), &mut output)).await {
-        Ending::Done(status) => status,
-        Ending::TimedOut => {
-            timed_out(&mut output, step.timeout);
-            Status::TimedOut
-        }
-        Ending::Aborted => Status::Aborted,
-    };
+    let status = bounded(step.timeout, abort, converse(request, expect.as_ref(), &mut output))
+        .await
+        .status(&mut output, step.timeout);
     Ok(clock.outcome(status, output))
 }
 

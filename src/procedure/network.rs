@@ -75,6 +75,20 @@ pub(super) enum Ending {
     Aborted,
 }
 
+impl Ending {
+    /// The step's status; a timeout leaves its note on the step's stderr.
+    pub fn status(self, output: &mut Output<'_>, timeout: Duration) -> Status {
+        match self {
+            Ending::Done(status) => status,
+            Ending::TimedOut => {
+                timed_out(output, timeout);
+                Status::TimedOut
+            }
+            Ending::Aborted => Status::Aborted,
+        }
+    }
+}
+
 /// Runs `work` until it is done, `timeout` passes or `abort` is cancelled,
 /// whichever comes first; `work` is dropped (its connection closed) in the
 /// last two cases.
@@ -93,7 +107,7 @@ pub(super) async fn bounded(
 
 /// `timed out after 2s connecting to db:5432`: the note a timed-out step
 /// leaves on its stderr, naming what it was waiting for.
-pub(super) fn timed_out(output: &mut Output<'_>, timeout: Duration) {
+fn timed_out(output: &mut Output<'_>, timeout: Duration) {
     let doing = std::mem::take(&mut output.doing);
     let what = if doing.is_empty() { String::new() } else { format!(" {doing}") };
     output.err(&format!("timed out after {}{what}\n", human_duration(timeout)));

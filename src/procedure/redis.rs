@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::network::{Clock, Ending, Output, bounded, timed_out};
+use super::network::{Clock, Output, bounded};
 use super::{Error, Recorder, Status, StepOutcome};
 use crate::check::redis::resp::Reply;
 use crate::check::redis::{Connection, Target};
@@ -60,14 +60,8 @@ pub async fn run_redis(
     if abort.is_cancelled() {
         return Ok(clock.outcome(Status::Aborted, output));
     }
-    let status = match bounded(step.timeout, abort, converse(step, &target, &mut output)).await {
-        Ending::Done(status) => status,
-        Ending::TimedOut => {
-            timed_out(&mut output, step.timeout);
-            Status::TimedOut
-        }
-        Ending::Aborted => Status::Aborted,
-    };
+    let status =
+        bounded(step.timeout, abort, converse(step, &target, &mut output)).await.status(&mut output, step.timeout);
     Ok(clock.outcome(status, output))
 }
 

@@ -48,7 +48,7 @@ use tokio_postgres::{CancelToken, Config, NoTls, SimpleQueryMessage};
 use tokio_util::sync::CancellationToken;
 use unicode_width::UnicodeWidthChar;
 
-use super::network::{Clock, Ending, Output, bounded, timed_out};
+use super::network::{Clock, Output, bounded};
 use super::table::Table;
 use super::{Error, Recorder, Status, StepOutcome};
 use crate::check::postgres::session::{Reading, Session, address, connect, password_missing};
@@ -94,14 +94,7 @@ pub async fn run_sql(
     }
     let mut cancel = None;
     let ending = bounded(step.timeout, abort, converse(step, &config, &address, &mut output, &mut cancel)).await;
-    let status = match ending {
-        Ending::Done(status) => status,
-        Ending::TimedOut => {
-            timed_out(&mut output, step.timeout);
-            Status::TimedOut
-        }
-        Ending::Aborted => Status::Aborted,
-    };
+    let status = ending.status(&mut output, step.timeout);
     if matches!(status, Status::TimedOut | Status::Aborted)
         && let Some(token) = cancel
     {
