@@ -238,7 +238,7 @@ impl From<RunFlags> for crate::runner::Options {
     fn from(flags: RunFlags) -> crate::runner::Options {
         let RunFlags { variables: Variables { env, sets }, yes, confirm_destructive, ack, dry_run, db, operator } =
             flags;
-        crate::runner::Options { env, sets, yes, confirm_destructive, ack, dry_run, db, operator }
+        crate::runner::Options { env, sets, yes, confirm_destructive, ack, dry_run, db, operator, allow: None }
     }
 }
 

@@ -13,13 +13,18 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use super::{Error, files};
 use crate::check::{self, Options};
 use crate::runbook::Severity;
-use crate::serve::app::{self, AppState, Loaded};
+use crate::serve::app::{self, AppState, Library};
 use crate::serve::auth::Access;
+use crate::serve::catalog::{Catalog, Entry};
 use crate::serve::config::{Config as ServeConfig, SchedulerConfig};
+use crate::serve::runs::Runs;
 use crate::serve::scheduler::{Scheduled, Scheduler, Settings};
 use crate::template::{Redactor, Values};
 
@@ -33,14 +38,8 @@ pub struct Config {
     pub sets: Vec<String>,
 }
 
-/// The runbooks and their checks, ready to schedule.
-struct Prepared {
-    runbooks: Vec<Loaded>,
-    checks: Vec<Scheduled>,
-    redactor: Redactor,
-}
-
 pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
+    init_logging();
     let mut settings = match &config.file {
         Some(path) => ServeConfig::load(path)?,
         None => ServeConfig::from_str("", Path::new("runwell.toml"))?,
@@ -59,12 +58,12 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
 }
 
 /// Reads every runbook under `paths` and resolves each of its checks.
-fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Prepared, Error> {
-    let mut loaded = Prepared { runbooks: Vec::new(), checks: Vec::new(), redactor: Redactor::default() };
+fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Catalog, Error> {
+    let mut catalog = Catalog::default();
     let mut err = anstream::stderr().lock();
     for path in files::discover(paths)? {
-        let parsed = files::load(&path)?;
-        let runbook = &parsed.runbook;
+        let (parsed, text) = files::load_with_text(&path)?;
+        let runbook = parsed.runbook;
         let errors = parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
         if errors > 0 {
             writeln!(
@@ -74,27 +73,21 @@ fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Prepare
                 path.display()
             )?;
         }
-        if let Some(other) = loaded.runbooks.iter().find(|loaded| loaded.name == runbook.name) {
-            writeln!(
-                err,
-                "warning: `{}` and `{}` are both runbook `{}`: the checks of the later replace those of the \
-                 same name; give one a `runbook:` name of its own",
-                other.path.display(),
-                path.display(),
-                runbook.name
-            )?;
-        }
-        let secrets = Values::resolve(runbook, env, sets)?.with_secrets();
-        loaded.redactor.extend(secrets.redactor());
-        loaded.checks.extend(runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)));
-        loaded.runbooks.push(Loaded {
+        let secrets = Values::resolve(&runbook, env, sets)?.with_secrets();
+        let checks = runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)).collect();
+        let html = crate::serve::render::markdown(&text);
+        catalog.entries.push(Arc::new(Entry {
             name: runbook.name.clone(),
             path: path.clone(),
             title: runbook.title.clone(),
-            checks: runbook.checks.iter().map(|spec| spec.name.clone()).collect(),
-        });
+            runbook: Arc::new(runbook),
+            source: Arc::from(text),
+            html,
+            checks,
+            redactor: secrets.redactor().clone(),
+        }));
     }
-    if loaded.runbooks.is_empty() {
+    if catalog.entries.is_empty() {
         let searched: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
         writeln!(
             err,
@@ -102,7 +95,7 @@ fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Prepare
             searched.join(", ")
         )?;
     }
-    Ok(loaded)
+    Ok(catalog)
 }
 
 fn scheduler_settings(config: &SchedulerConfig) -> Settings {
@@ -116,23 +109,28 @@ fn scheduler_settings(config: &SchedulerConfig) -> Settings {
     }
 }
 
-async fn serve(settings: &ServeConfig, loaded: Prepared) -> Result<(), Error> {
+async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
     let signalled = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| Error::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| Error::Listen { address: settings.listen, source })?;
-    let options = Options {
-        concurrency: settings.scheduler.concurrency.max(1),
-        timeout: check::DEFAULT_TIMEOUT,
-        redactor: loaded.redactor,
-    };
-    let scheduler = Arc::new(Scheduler::start(loaded.checks, options, scheduler_settings(&settings.scheduler)));
+    let mut redactor = Redactor::default();
+    for entry in &catalog.entries {
+        redactor.extend(&entry.redactor);
+    }
+    let options =
+        Options { concurrency: settings.scheduler.concurrency.max(1), timeout: check::DEFAULT_TIMEOUT, redactor };
+    let checks = catalog.entries.iter().flat_map(|entry| entry.checks.iter().cloned()).collect();
+    let scheduler = Arc::new(Scheduler::start(checks, options, scheduler_settings(&settings.scheduler)));
+    let runs = Arc::new(Runs::open(settings.database.clone()).map_err(Error::Journal)?);
     let state = AppState {
         access: Access::new(settings),
         scheduler: Arc::clone(&scheduler),
-        runbooks: Arc::from(loaded.runbooks),
-        journal: settings.database.clone(),
+        library: Library::new(catalog),
+        runs: Arc::clone(&runs),
+        alerts: None,
+        shutdown: CancellationToken::new(),
     };
     {
         let mut out = anstream::stdout().lock();
@@ -147,25 +145,37 @@ async fn serve(settings: &ServeConfig, loaded: Prepared) -> Result<(), Error> {
         out.flush()?;
     }
 
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
+    let shutdown = state.shutdown.clone();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
             signalled.await;
-            let _ = stopping.send(());
-        });
-    let grace = settings.shutdown_timeout;
-    tokio::select! {
-        finished = std::future::IntoFuture::into_future(server) => finished.map_err(Error::Output)?,
-        () = async move {
-            // Only once a signal came: connections still open get `grace` to finish.
-            if stopped.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
-            writeln!(anstream::stderr(), "connections still open after {grace:?}: stopping anyway")?;
+            shutdown.cancel();
         }
+    });
+    let service = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut server = tokio::spawn(
+        axum::serve(listener, service).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future(),
+    );
+    tokio::select! {
+        finished = &mut server => {
+            // The server stops by itself only when it fails.
+            finished.map_err(|error| Error::Output(std::io::Error::other(error)))?.map_err(Error::Output)?;
+        }
+        () = shutdown.cancelled() => {}
+    }
+    let grace = settings.shutdown_timeout;
+    tracing::info!(grace = ?grace, "stopping: no new runs; running steps may finish within the grace");
+    let stopped = runs.drain(grace).await;
+    if stopped > 0 {
+        tracing::warn!(
+            runs = stopped,
+            "steps still running after the shutdown timeout were stopped; their runs are interrupted"
+        );
+    }
+    // Live streams end with the shutdown; other requests get a moment.
+    if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
+        writeln!(anstream::stderr(), "connections still open after the shutdown: stopping anyway")?;
     }
     match Arc::try_unwrap(scheduler) {
         Ok(scheduler) => scheduler.shutdown().await,
@@ -189,4 +199,17 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, Error> {
             _ = terminate.recv() => {}
         }
     })
+}
+
+/// Structured logs on stderr, filtered by `RUST_LOG` (default: runwell's
+/// own at `info`). Never a token: requests are logged by caller name.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("runwell=info"));
+    // Fails only when a subscriber is already set, which then logs instead.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

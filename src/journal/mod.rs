@@ -91,6 +91,12 @@ pub trait Store: Send {
     /// A run's events in order, output chunks included.
     fn events(&self, run: RunId) -> Result<Vec<Record>, Error>;
 
+    /// A run's events after sequence number `after`, in order: what a
+    /// watcher has not seen yet.
+    fn events_after(&self, run: RunId, after: u64) -> Result<Vec<Record>, Error> {
+        Ok(self.events(run)?.into_iter().filter(|record| record.seq > after).collect())
+    }
+
     /// What a step wrote to one stream: head, dropped byte count, tail.
     fn step_output(&self, run: RunId, step: u32, stream: Stream) -> Result<StepOutput, Error>;
 

@@ -12,11 +12,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+use crate::runbook::Safety;
+
 mod prepare;
 mod recorder;
 mod session;
 
-pub use prepare::{PrepareError, Request, reachable, resumed, seed_facts};
+pub use prepare::{PrepareError, Request, missing_values, reachable, resumed, seed_facts};
 pub use recorder::{Journal, JournalRecorder, describe};
 pub use session::{Session, check_event, finished, gate_checks, humantime};
 
@@ -34,6 +36,9 @@ pub struct Options {
     pub dry_run: bool,
     pub db: Option<PathBuf>,
     pub operator: Option<String>,
+    /// The most a step may do without a person confirming it first: set
+    /// for runs nobody started by hand (an alert's). `None`: no limit.
+    pub allow: Option<Safety>,
 }
 
 /// Why a run stopped early.
@@ -42,6 +47,9 @@ pub enum Stop {
     Failed(String),
     Declined(String),
     Aborted,
+    /// Stopped between steps because runwell itself is stopping (a server
+    /// draining on SIGTERM): nothing failed, and the run can be resumed.
+    Interrupted(String),
 }
 
 /// A question a run puts to the person running it.

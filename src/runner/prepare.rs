@@ -8,6 +8,7 @@ use crate::journal::{self, Event, RunFilter, Store};
 use crate::procedure::{Facts, Status as StepStatus};
 use crate::runbook::diagnostic::hint;
 use crate::runbook::{Plan, Runbook, Step};
+use crate::template::{self, Quoting, Values};
 
 /// Why a run cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -171,4 +172,20 @@ pub fn seed_facts(store: &dyn Store, run: journal::RunId, facts: &mut Facts) -> 
         }
     }
     Ok(())
+}
+
+/// The variables `steps` (and their rollbacks) use that `values` leave
+/// without a value, in the order the steps use them.
+pub fn missing_values(steps: &[&Step], values: &Values) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for step in steps.iter().flat_map(|s| std::iter::once(*s).chain(s.rollback.as_deref())) {
+        if let Some(text) = step.runnable_text() {
+            for name in template::render_display(&text, values, Quoting::None).missing {
+                if !missing.contains(&name) {
+                    missing.push(name);
+                }
+            }
+        }
+    }
+    missing
 }

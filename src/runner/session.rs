@@ -30,6 +30,9 @@ pub struct Session<'a> {
     /// Who answers the run's questions.
     pub operator: &'a mut dyn Operator,
     pub abort: CancellationToken,
+    /// Cancelled when runwell is stopping: the run stops before its next
+    /// step, letting the current one finish.
+    pub drain: CancellationToken,
     /// Whether progress and output are shown on this process's terminal
     /// (the server shows them from the journal instead).
     pub echo: bool,
@@ -67,6 +70,7 @@ impl<'a> Session<'a> {
             journal,
             operator,
             abort,
+            drain: CancellationToken::new(),
             echo: true,
             facts: Facts::default(),
             choices: &[],
@@ -94,6 +98,9 @@ impl<'a> Session<'a> {
         while let Some(item) = queue.pop_front() {
             if self.abort.is_cancelled() {
                 return Err(Stop::Aborted);
+            }
+            if self.drain.is_cancelled() {
+                return Err(Stop::Interrupted("runwell was stopping: the run ended between two steps".to_owned()));
             }
             match item {
                 Plan::Step(id) => {
@@ -197,7 +204,8 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         // Destructive steps are confirmed whether the author asked or runwell inferred it.
-        if !self.options.dry_run && (step.confirms() || safety == Safety::Destructive) {
+        let beyond_allowed = self.options.allow.is_some_and(|allow| safety > allow);
+        if !self.options.dry_run && (step.confirms() || safety == Safety::Destructive || beyond_allowed) {
             self.confirm(number, id, step, safety, &shown).await?;
         }
         self.journal.record(&[started(number, id, step, safety, &shown)])?;
@@ -266,7 +274,7 @@ impl<'a> Session<'a> {
             if let Err(stop) = Box::pin(self.step(rollback, &id)).await {
                 let left: Vec<&str> = self.undoable.iter().rev().map(|s| s.id.as_str()).collect();
                 let why = match stop {
-                    Stop::Failed(why) | Stop::Declined(why) => why,
+                    Stop::Failed(why) | Stop::Declined(why) | Stop::Interrupted(why) => why,
                     Stop::Aborted => "stopped by the operator".to_owned(),
                 };
                 let text = if left.is_empty() {
@@ -284,7 +292,14 @@ impl<'a> Session<'a> {
     async fn confirm(&mut self, number: u32, id: &str, step: &Step, safety: Safety, shown: &str) -> Result<(), Stop> {
         let destructive = safety == Safety::Destructive;
         let name = self.options.env.clone().unwrap_or_else(|| self.runbook.name.clone());
-        let prompt = if destructive {
+        let allowed = self.options.allow.filter(|&allow| safety > allow);
+        let prompt = if let Some(allow) = allowed {
+            format!(
+                "step `{id}` is a {} step and this run may do only `{}` steps by itself: a person must confirm it",
+                safety.as_str(),
+                allow.as_str()
+            )
+        } else if destructive {
             let what = step.assessment.findings.iter().find(|f| f.safety == Safety::Destructive);
             match what {
                 Some(finding) => format!("step `{id}` is destructive: it runs {}", finding.what),
@@ -322,8 +337,10 @@ impl<'a> Session<'a> {
         shell.cwd = step.attributes.cwd.as_ref().map(PathBuf::from);
         shell.limits = Limits { timeout, ..Limits::default() };
         let retries = Retries::new(step.attributes.retries.unwrap_or(0));
-        let mut recorder =
-            JournalRecorder::new(self.journal, number, self.secrets.redactor()).retrying(retries.count).spinning(id);
+        let mut recorder = JournalRecorder::new(self.journal, number, self.secrets.redactor())
+            .echoing(self.echo)
+            .retrying(retries.count)
+            .spinning(id);
         let abort = self.abort.clone();
         let outcomes = match &step.kind {
             StepKind::Shell(_) => {

@@ -1,51 +1,72 @@
 //! The axum app of `runwell serve`: health and readiness probes, the JSON
-//! API, Prometheus metrics and the server-rendered overview page.
+//! API, Prometheus metrics, the live streams and the server-rendered pages.
 //!
 //! [`router`] takes an [`AppState`] and returns a `Router` that tests drive
 //! with `oneshot`, no socket needed; the `serve` subcommand binds it. Serve
 //! it with `into_make_service_with_connect_info::<SocketAddr>()`: without
 //! tokens, only loopback peers get in, and the peer comes from `ConnectInfo`.
+//! `docs/openapi.yaml` describes every API route; a test holds the two equal.
 //!
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /healthz` | anyone | `ok` while the process serves |
-//! | `GET /readyz` | anyone | 200 when the journal opens and runbooks are loaded, else 503 and why |
-//! | `GET /metrics` | anyone | Prometheus text: check states and latencies, scheduler lag and runs |
-//! | `GET /` | viewer | the overview page: every runbook's checks and their states; the login form without a credential |
-//! | `GET /api/runbooks` | viewer | the loaded runbooks, their checks and worst state |
-//! | `GET /api/checks` | viewer | every check's state, as the scheduler holds it |
-//! | `POST /api/checks/{runbook}/{check}/run` | operator | runs a check now and returns its outcome |
+//! | `GET /readyz` | anyone | 200 when the journal answers and runbooks are loaded, else 503 and why |
+//! | `GET /metrics` | anyone | Prometheus text: check states and latencies, scheduler lag, runs |
+//! | `GET /`, `/runbooks/{name}`, `/runs`, `/runs/{id}`, `/runs/{id}/report` | viewer | the dashboard's pages; the login form without a credential |
+//! | `GET /api/runbooks`, `/api/runbooks/{name}` | viewer | the loaded runbooks, their procedures and checks |
+//! | `GET /api/checks`, `/api/checks/{runbook}/{check}` | viewer | check states; one check with its history |
+//! | `POST /api/checks/{runbook}/{check}/run` | operator | runs a check now |
+//! | `GET /api/runs`, `/api/runs/{id}`, `/api/runs/{id}/events`, `/api/runs/{id}/report` | viewer | runs, by anyone, from the journal |
+//! | `POST /api/runs` | per `[[limits]]` | starts a procedure: 202 and the run's id |
+//! | `POST /api/runs/{id}/answer`, `/acknowledge` | the role that may start the run | answers the run's open question |
+//! | `POST /api/runs/{id}/abort` | operator | stops a run |
+//! | `GET /api/events`, `/api/runs/{id}/stream` | viewer | server-sent events: check changes and runs; one run's journal as it is written |
+//! | `POST /hooks/alertmanager` | operator | Alertmanager's webhook: starts the runbooks' mapped procedures |
 //!
 //! `/metrics` needs no credential, as scrapers rarely carry one: it says
 //! only what the targets' states are, never a target or a reason. Secrets
-//! never reach a response: the scheduler's states carry masked targets.
+//! never reach a response: the scheduler's states carry masked targets and
+//! the journal holds masked commands and output.
+
+mod api;
+mod live;
+mod pages;
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use axum::extract::{FromRef, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
-use super::auth::{self, Access, Action, AuthError, Authenticated, Csrf, CsrfToken, Require, Via, at_least};
-use super::scheduler::{CheckKey, CheckState, Scheduler};
-use crate::check::Status;
+use super::auth::{self, Access, AuthError};
+use super::catalog::Catalog;
+use super::runs::{AnswerError, Runs, StartError};
+use super::scheduler::{CheckKey, Latencies, Scheduler};
 
-/// A runbook the server loaded, as the API and the overview list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Loaded {
-    pub name: String,
-    pub path: PathBuf,
-    pub title: Option<String>,
-    /// Its checks' names, in the order the runbook defines them.
-    pub checks: Vec<String>,
+/// The runbooks being served; a reload swaps in a new catalog while
+/// requests in flight keep the one they started with.
+#[derive(Debug, Clone, Default)]
+pub struct Library(Arc<RwLock<Arc<Catalog>>>);
+
+impl Library {
+    pub fn new(catalog: Catalog) -> Library {
+        Library(Arc::new(RwLock::new(Arc::new(catalog))))
+    }
+
+    pub fn current(&self) -> Arc<Catalog> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn replace(&self, catalog: Catalog) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+    }
 }
 
 /// What every handler shares; cheap to clone.
@@ -53,17 +74,23 @@ pub struct Loaded {
 pub struct AppState {
     pub access: Access,
     pub scheduler: Arc<Scheduler>,
-    pub runbooks: Arc<[Loaded]>,
-    /// The journal's file, which `/readyz` opens.
-    pub journal: PathBuf,
+    pub library: Library,
+    pub runs: Arc<Runs>,
+    /// Alertmanager's webhook; `None` answers 404.
+    pub alerts: Option<Arc<dyn AlertHook>>,
+    /// Cancelled when the server stops: live streams end with it.
+    pub shutdown: CancellationToken,
+}
+
+/// What receives Alertmanager's webhook: its body, and who sent it.
+pub trait AlertHook: Send + Sync {
+    /// Handles one delivery; the JSON answer says what was started.
+    fn receive(&self, body: &[u8], by: &str) -> Result<serde_json::Value, String>;
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("runbooks", &self.runbooks.len())
-            .field("journal", &self.journal)
-            .finish_non_exhaustive()
+        f.debug_struct("AppState").field("runs", &self.runs).finish_non_exhaustive()
     }
 }
 
@@ -76,15 +103,49 @@ impl FromRef<AppState> for Access {
 /// Every route of the server, `/login` and `/logout` included.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(overview))
+        .route("/", get(pages::overview))
+        .route("/runbooks/{name}", get(pages::runbook))
+        .route("/runs", get(pages::runs))
+        .route("/runs/{id}", get(pages::run))
+        .route("/runs/{id}/report", get(pages::report))
+        .route("/assets/{file}", get(pages::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/runbooks", get(runbooks))
-        .route("/api/checks", get(checks))
-        .route("/api/checks/{runbook}/{check}/run", post(check_now))
+        .route("/api/runbooks", get(api::runbooks))
+        .route("/api/runbooks/{name}", get(api::runbook))
+        .route("/api/checks", get(api::checks))
+        .route("/api/checks/{runbook}/{check}", get(api::check))
+        .route("/api/checks/{runbook}/{check}/run", post(api::check_now))
+        .route("/api/runs", get(api::runs).post(api::start))
+        .route("/api/runs/{id}", get(api::run))
+        .route("/api/runs/{id}/events", get(api::events))
+        .route("/api/runs/{id}/report", get(api::report))
+        .route("/api/runs/{id}/answer", post(api::answer))
+        .route("/api/runs/{id}/acknowledge", post(api::acknowledge))
+        .route("/api/runs/{id}/abort", post(api::abort))
+        .route("/api/runs/{id}/stream", get(live::run_stream))
+        .route("/api/events", get(live::events))
+        .route("/hooks/alertmanager", post(api::alertmanager))
         .merge(auth::routes())
+        .layer(axum::middleware::map_response(secure_headers))
         .with_state(state)
+}
+
+/// Headers every answer carries: pages load scripts and styles from
+/// runwell only, and no other site may frame them.
+async fn secure_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
 }
 
 /// Why a request failed, as JSON `{"error": "..."}` with its status.
@@ -92,84 +153,80 @@ pub fn router(state: AppState) -> Router {
 pub enum ApiError {
     #[error("no check `{check}` in runbook `{runbook}`: `GET /api/checks` lists them")]
     UnknownCheck { runbook: String, check: String },
-    #[error("cannot render the overview page: {0}")]
+    #[error("no runbook `{0}` is loaded: `GET /api/runbooks` lists them")]
+    UnknownRunbook(String),
+    #[error("cannot render the page: {0}")]
     Render(#[from] minijinja::Error),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::Error),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the server could not finish the request: {0}")]
+    Internal(String),
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::Auth(error) => return error.into_response(),
-            ApiError::UnknownCheck { .. } => StatusCode::NOT_FOUND,
-            ApiError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        use crate::journal::Error as JournalError;
+        let status = match &self {
+            ApiError::Auth(_) => {
+                let ApiError::Auth(error) = self else { unreachable!() };
+                return error.into_response();
+            }
+            ApiError::UnknownCheck { .. }
+            | ApiError::UnknownRunbook(_)
+            | ApiError::NotFound(_)
+            | ApiError::Journal(JournalError::NoSuchRun { .. })
+            | ApiError::Start(StartError::UnknownProcedure { .. })
+            | ApiError::Answer(AnswerError::NotLive { .. }) => StatusCode::NOT_FOUND,
+            ApiError::Start(StartError::Refused(_) | StartError::Values(_))
+            | ApiError::BadRequest(_)
+            | ApiError::Answer(AnswerError::Mistyped { .. } | AnswerError::NoSuchChoice { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Answer(AnswerError::NothingAsked { .. } | AnswerError::Stale { .. }) => StatusCode::CONFLICT,
+            ApiError::Start(StartError::Draining) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Render(_)
+            | ApiError::Journal(_)
+            | ApiError::Start(StartError::Journal(_))
+            | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "request failed");
+        }
         (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
 }
 
+/// Runs blocking journal work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::Internal(error.to_string()))?
+}
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.runbooks.is_empty() {
+    if state.library.current().entries.is_empty() {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready: no runbooks are loaded\n").into_response();
     }
-    let path = state.journal.clone();
-    let opened = tokio::task::spawn_blocking(move || crate::journal::SqliteStore::open(&path).map(drop)).await;
-    match opened {
+    // A connection of its own: the file must still be there and readable.
+    let path = state.runs.path().to_owned();
+    let answered = tokio::task::spawn_blocking(move || crate::journal::SqliteStore::open(&path).map(drop)).await;
+    match answered {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         Ok(Err(error)) => {
             (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: the journal: {error}\n")).into_response()
         }
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: opening the journal failed: {error}\n"))
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: reading the journal failed: {error}\n"))
             .into_response(),
-    }
-}
-
-/// A runbook in `GET /api/runbooks`.
-#[derive(Debug, Serialize)]
-struct RunbookSummary<'a> {
-    name: &'a str,
-    path: &'a std::path::Path,
-    title: Option<&'a str>,
-    checks: usize,
-    /// The worst confirmed state of its checks; `null` without checks.
-    worst: Option<Status>,
-}
-
-async fn runbooks(_: Require<at_least::Viewer>, State(state): State<AppState>) -> Response {
-    let snapshot = state.scheduler.snapshot();
-    let list: Vec<RunbookSummary<'_>> = state
-        .runbooks
-        .iter()
-        .map(|runbook| RunbookSummary {
-            name: &runbook.name,
-            path: &runbook.path,
-            title: runbook.title.as_deref(),
-            checks: runbook.checks.len(),
-            worst: worst(&snapshot, &runbook.name),
-        })
-        .collect();
-    Json(list).into_response()
-}
-
-fn worst(snapshot: &[Arc<CheckState>], runbook: &str) -> Option<Status> {
-    snapshot.iter().filter(|state| state.key.runbook == runbook).map(|state| state.state).max()
-}
-
-async fn checks(_: Require<at_least::Viewer>, State(state): State<AppState>) -> Json<Vec<Arc<CheckState>>> {
-    Json(state.scheduler.snapshot())
-}
-
-async fn check_now(
-    Authenticated(caller): Authenticated,
-    State(state): State<AppState>,
-    Path((runbook, check)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    state.access.permits(&caller, &Action::CheckNow).map_err(AuthError::from)?;
-    let key = CheckKey::new(runbook, check);
-    match state.scheduler.check_now(&key).await {
-        Some(outcome) => Ok(Json(outcome).into_response()),
-        None => Err(ApiError::UnknownCheck { runbook: key.runbook, check: key.check }),
     }
 }
 
@@ -182,22 +239,40 @@ async fn metrics(State(state): State<AppState>) -> Response {
     for check in &snapshot {
         let _ = writeln!(text, "runwell_check_state{{{}}} {}", labels(&check.key), check.state.code());
     }
-    text.push_str("# HELP runwell_check_latency_seconds The latency of the check's last run.\n");
-    text.push_str("# TYPE runwell_check_latency_seconds gauge\n");
+    text.push_str("# HELP runwell_check_latency_seconds How long the check's runs took.\n");
+    text.push_str("# TYPE runwell_check_latency_seconds histogram\n");
     for check in &snapshot {
-        if let Some(last) = &check.last {
-            let _ =
-                writeln!(text, "runwell_check_latency_seconds{{{}}} {}", labels(&check.key), last.latency_ms / 1000.0);
+        let labels = labels(&check.key);
+        let latencies = &check.latencies;
+        let mut cumulative = 0;
+        for (bound, count) in Latencies::BUCKETS.iter().zip(latencies.counts) {
+            cumulative += count;
+            let _ = writeln!(text, "runwell_check_latency_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
         }
+        let _ = writeln!(text, "runwell_check_latency_seconds_bucket{{{labels},le=\"+Inf\"}} {}", latencies.count);
+        let _ = writeln!(text, "runwell_check_latency_seconds_sum{{{labels}}} {}", latencies.sum_seconds);
+        let _ = writeln!(text, "runwell_check_latency_seconds_count{{{labels}}} {}", latencies.count);
     }
-    let runs_and_lag = state.scheduler.stats();
+    let scheduler = state.scheduler.stats();
     text.push_str("# HELP runwell_scheduler_lag_seconds How late runs start after they were due.\n");
     text.push_str("# TYPE runwell_scheduler_lag_seconds summary\n");
-    let _ = writeln!(text, "runwell_scheduler_lag_seconds{{quantile=\"0.5\"}} {}", runs_and_lag.lag.p50.as_secs_f64());
-    let _ = writeln!(text, "runwell_scheduler_lag_seconds{{quantile=\"0.99\"}} {}", runs_and_lag.lag.p99.as_secs_f64());
+    let _ = writeln!(text, "runwell_scheduler_lag_seconds{{quantile=\"0.5\"}} {}", scheduler.lag.p50.as_secs_f64());
+    let _ = writeln!(text, "runwell_scheduler_lag_seconds{{quantile=\"0.99\"}} {}", scheduler.lag.p99.as_secs_f64());
     text.push_str("# HELP runwell_scheduler_runs_total Check runs started, scheduled and manual.\n");
     text.push_str("# TYPE runwell_scheduler_runs_total counter\n");
-    let _ = writeln!(text, "runwell_scheduler_runs_total {}", runs_and_lag.runs + runs_and_lag.manual_runs);
+    let _ = writeln!(text, "runwell_scheduler_runs_total {}", scheduler.runs + scheduler.manual_runs);
+    let tally = state.runs.tally();
+    text.push_str("# HELP runwell_runs_started_total Procedure runs this server started.\n");
+    text.push_str("# TYPE runwell_runs_started_total counter\n");
+    let _ = writeln!(text, "runwell_runs_started_total {}", tally.started);
+    text.push_str("# HELP runwell_runs_running Procedure runs of this server still running.\n");
+    text.push_str("# TYPE runwell_runs_running gauge\n");
+    let _ = writeln!(text, "runwell_runs_running {}", tally.running);
+    text.push_str("# HELP runwell_runs_finished_total Procedure runs this server started that ended, by status.\n");
+    text.push_str("# TYPE runwell_runs_finished_total counter\n");
+    for (status, count) in tally.finished {
+        let _ = writeln!(text, "runwell_runs_finished_total{{status=\"{status}\"}} {count}");
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -208,74 +283,4 @@ fn labels(key: &CheckKey) -> String {
 /// A label value as the exposition format writes it.
 fn escape_label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// The overview template, compiled once. Its `.html` name turns on
-/// minijinja's HTML escaping: runbook text never becomes markup.
-static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
-    let mut environment = minijinja::Environment::new();
-    environment
-        .add_template("overview.html", include_str!("templates/overview.html"))
-        .expect("the embedded overview template is valid (a unit test renders it)");
-    environment
-});
-
-/// A check's row on the overview.
-#[derive(Debug, Serialize)]
-struct Row<'a> {
-    name: &'a str,
-    layer: Option<&'a str>,
-    target: &'a str,
-    state: &'static str,
-    reason: &'a str,
-    latency_ms: Option<f64>,
-}
-
-/// The overview for a known caller; for a browser without a session, 401
-/// and the login form (runwell has no passwords: the caller pastes a token).
-async fn overview(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
-    let template = TEMPLATES.get_template("overview.html")?;
-    let Some(Authenticated(caller)) = caller else {
-        let page = template.render(crate::check::expect::to_value(&serde_json::json!({ "login": true })))?;
-        return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
-    };
-    let snapshot = state.scheduler.snapshot();
-    let runbooks: Vec<serde_json::Value> = state
-        .runbooks
-        .iter()
-        .map(|runbook| {
-            let rows: Vec<Row<'_>> = snapshot
-                .iter()
-                .filter(|check| check.key.runbook == runbook.name)
-                .map(|check| Row {
-                    name: &check.key.check,
-                    layer: check.layer.as_deref(),
-                    target: &check.target,
-                    state: check.state.as_str(),
-                    reason: check.last.as_ref().map_or("", |last| last.reason.as_str()),
-                    latency_ms: check.last.as_ref().map(|last| last.latency_ms),
-                })
-                .collect();
-            serde_json::json!({
-                "name": runbook.name,
-                "title": runbook.title,
-                "path": runbook.path.display().to_string(),
-                "worst": worst(&snapshot, &runbook.name).map(Status::as_str),
-                "checks": rows,
-            })
-        })
-        .collect();
-    let context = serde_json::json!({
-        "runbooks": runbooks,
-        "caller": caller.name,
-        "role": caller.role.as_str(),
-        // Only a session can log out; its forms carry the CSRF token.
-        "csrf": csrf.as_ref().filter(|_| caller.via == Via::Session).map(CsrfToken::expose),
-    });
-    let page = template.render(crate::check::expect::to_value(&context))?;
-    Ok(Html(page).into_response())
 }

@@ -7,5 +7,8 @@
 
 pub mod app;
 pub mod auth;
+pub mod catalog;
 pub mod config;
+pub mod render;
+pub mod runs;
 pub mod scheduler;

@@ -41,7 +41,7 @@ use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use state::{Change, CheckKey, CheckState, Sample, Update};
+pub use state::{Change, CheckKey, CheckState, Latencies, Sample, Update};
 pub use stats::{Lag, Stats};
 
 use crate::check::{self, Context, Options, Outcome, Prepared, Resolved};

@@ -21,7 +21,7 @@ use crate::procedure::Facts;
 use crate::runbook::diagnostic::hint;
 use crate::runbook::{Runbook, Step};
 use crate::runner::{Journal, Options, PrepareError, Request, Session, Stop, reachable, resumed, seed_facts};
-use crate::template::{self, Quoting, Values};
+use crate::template::Values;
 
 mod terminal;
 
@@ -176,6 +176,7 @@ pub(in crate::cli) fn finish(journal: &Journal, outcome: Result<(), Stop>) -> Re
         Err(Stop::Failed(why)) => (journal::Status::Failed, Some(why), 1),
         Err(Stop::Declined(why)) => (journal::Status::Aborted, Some(why), 1),
         Err(Stop::Aborted) => (journal::Status::Aborted, Some("interrupted by the operator (Ctrl-C)".to_owned()), 130),
+        Err(Stop::Interrupted(why)) => (journal::Status::Interrupted, Some(why), 1),
     };
     let mut out = anstream::stdout();
     let bold = anstyle::Style::new().bold();
@@ -196,7 +197,7 @@ pub(in crate::cli) fn finish(journal: &Journal, outcome: Result<(), Stop>) -> Re
 
 fn stop_error(stop: Stop) -> Error {
     match stop {
-        Stop::Failed(why) | Stop::Declined(why) => Error::Unsupported(why),
+        Stop::Failed(why) | Stop::Declined(why) | Stop::Interrupted(why) => Error::Unsupported(why),
         Stop::Aborted => Error::Unsupported("interrupted".to_owned()),
     }
 }
@@ -225,16 +226,7 @@ pub(in crate::cli) fn operator() -> String {
 /// gives: asked on a terminal, else the run does not start.
 fn ask_missing(runbook: &Runbook, steps: &[&Step], options: &Options) -> Result<Vec<String>, Error> {
     let values = Values::resolve(runbook, options.env.as_deref(), &options.sets)?;
-    let mut missing: Vec<String> = Vec::new();
-    for step in steps.iter().flat_map(|s| std::iter::once(*s).chain(s.rollback.as_deref())) {
-        if let Some(text) = step.runnable_text() {
-            for name in template::render_display(&text, &values, Quoting::None).missing {
-                if !missing.contains(&name) {
-                    missing.push(name);
-                }
-            }
-        }
-    }
+    let missing = crate::runner::missing_values(steps, &values);
     let mut sets = options.sets.clone();
     if missing.is_empty() {
         return Ok(sets);

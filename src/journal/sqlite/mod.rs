@@ -300,7 +300,11 @@ impl Store for SqliteStore {
     }
 
     fn events(&self, run: RunId) -> Result<Vec<Record>, Error> {
-        read::events(self, run)
+        read::events(self, run, 0)
+    }
+
+    fn events_after(&self, run: RunId, after: u64) -> Result<Vec<Record>, Error> {
+        read::events(self, run, after)
     }
 
     fn step_output(&self, run: RunId, step: u32, stream: Stream) -> Result<StepOutput, Error> {

@@ -10,26 +10,30 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
-use super::{AppState, Loaded, router};
+use super::{AppState, Library, router};
 use crate::check::{self, Options};
 use crate::serve::auth::Access;
+use crate::serve::catalog::{Catalog, Entry};
 use crate::serve::config::Config;
+use crate::serve::runs::Runs;
 use crate::serve::scheduler::{Scheduled, Scheduler, Settings};
 use crate::template::Values;
 
 const VIEWER: &str = "vera-token-Zk3mQ9zLx7vT3nB8fK2";
 const OPERATOR: &str = "otto-token-Pq7rS2tUv4wX6yZ8aB0";
+const ADMIN: &str = "ada-token-Wc5vB1nM3kL9jH7gF6d";
 
 struct Fixture {
     state: AppState,
     _listener: TcpListener,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn config(tokens: bool) -> Config {
     let mut text = String::from("database = \"journal.db\"\n");
     if tokens {
-        for (name, role, token) in [("vera", "viewer", VIEWER), ("otto", "operator", OPERATOR)] {
+        for (name, role, token) in [("vera", "viewer", VIEWER), ("otto", "operator", OPERATOR), ("ada", "admin", ADMIN)]
+        {
             use sha2::{Digest as _, Sha256};
             use std::fmt::Write as _;
             let hex = Sha256::digest(token.as_bytes()).iter().fold(String::new(), |mut hex, byte| {
@@ -42,37 +46,51 @@ fn config(tokens: bool) -> Config {
     Config::from_str(&text, Path::new("runwell.toml")).expect("a valid configuration")
 }
 
-/// A runbook `demo` with one check, `up`, against a live listener.
+/// A runbook `demo` with one check, `up`, against a live listener, and
+/// procedures to run.
 fn fixture(tokens: bool) -> Fixture {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port");
     let port = listener.local_addr().expect("its address").port();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("demo.md");
     let text = format!(
-        "---\nrunbook: demo\n---\n# Demo service\n\n```checks\n- name: up\n  layer: App\n  tcp: 127.0.0.1:{port}\n```\n"
+        "---\nrunbook: demo\n---\n# Demo service\n\n```checks\n- name: up\n  layer: App\n  tcp: 127.0.0.1:{port}\n```\n\n{PROCEDURES}"
     );
     let parsed = crate::runbook::parse(&path, &text);
-    let runbook = &parsed.runbook;
-    let secrets = Values::resolve(runbook, None, &[]).expect("values").with_secrets();
+    let runbook = parsed.runbook;
+    let secrets = Values::resolve(&runbook, None, &[]).expect("values").with_secrets();
     let checks: Vec<Scheduled> =
         runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)).collect();
     let options = Options { concurrency: 4, timeout: check::DEFAULT_TIMEOUT, redactor: secrets.redactor().clone() };
     let settings = Settings { default_interval: std::time::Duration::from_secs(3600), ..Settings::default() };
-    let scheduler = Scheduler::start(checks, options, settings);
-    let loaded = Loaded {
+    let scheduler = Scheduler::start(checks.clone(), options, settings);
+    let entry = Entry {
         name: runbook.name.clone(),
         path: path.clone(),
         title: runbook.title.clone(),
-        checks: runbook.checks.iter().map(|spec| spec.name.clone()).collect(),
+        html: String::new(),
+        runbook: Arc::new(runbook),
+        source: Arc::from(text),
+        checks,
+        redactor: secrets.redactor().clone(),
     };
+    let runs = Runs::open(dir.path().join("journal.db")).expect("a journal");
     let state = AppState {
         access: Access::new(&config(tokens)),
         scheduler: Arc::new(scheduler),
-        runbooks: Arc::from(vec![loaded]),
-        journal: dir.path().join("journal.db"),
+        library: Library::new(Catalog { entries: vec![Arc::new(entry)], problems: Vec::new() }),
+        runs: Arc::new(runs),
+        alerts: None,
+        shutdown: tokio_util::sync::CancellationToken::new(),
     };
-    Fixture { state, _listener: listener, _dir: dir }
+    Fixture { state, _listener: listener, dir }
 }
+
+/// What the fixture's runbook can run: a read-only check-up, a restart
+/// that asks first, and a wipe that is destructive.
+const PROCEDURES: &str = "## Look around\n\n```sh\necho looking\n```\n\n\
+## Restart\n\n```sh {confirm=\"restart it?\"}\necho restarted\n```\n\n\
+## Wipe\n\n```sh\nrm -rf /nonexistent/runwell-test-wipe\n```\n";
 
 async fn send(state: &AppState, method: Method, uri: &str, token: Option<&str>) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri);
@@ -95,16 +113,19 @@ async fn healthz_answers_ok() {
 
 #[tokio::test]
 async fn readyz_needs_a_journal_that_opens_and_runbooks() {
-    let mut fixture = fixture(false);
+    let fixture = fixture(false);
     assert_eq!(send(&fixture.state, Method::GET, "/readyz", None).await.0, StatusCode::OK);
 
-    fixture.state.journal = Path::new("/dev/null/journal.db").to_path_buf();
+    // The journal's file replaced by something that is not a database.
+    let journal = fixture.dir.path().join("journal.db");
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::create_dir(&journal).unwrap();
     let (status, body) = send(&fixture.state, Method::GET, "/readyz", None).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("journal"), "{body}");
 
-    let mut fixture = self::fixture(false);
-    fixture.state.runbooks = Arc::from(Vec::new());
+    let fixture = self::fixture(false);
+    fixture.state.library.replace(Catalog::default());
     let (status, body) = send(&fixture.state, Method::GET, "/readyz", None).await;
     assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "not ready: no runbooks are loaded\n"));
 }
@@ -117,7 +138,8 @@ async fn checks_need_a_token_when_tokens_are_configured() {
     let (status, body) = send(&fixture.state, Method::GET, "/api/checks", Some(VIEWER)).await;
     assert_eq!(status, StatusCode::OK);
     let checks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert_eq!(checks[0]["key"], serde_json::json!({"runbook": "demo", "check": "up"}));
+    assert_eq!((&checks[0]["runbook"], &checks[0]["check"]), (&serde_json::json!("demo"), &serde_json::json!("up")));
+    assert!(checks[0].get("history").is_none(), "the matrix leaves history to the check's own route: {body}");
     assert_eq!(checks[0]["state"], "unknown");
 }
 
@@ -157,7 +179,9 @@ async fn metrics_expose_states_latency_and_the_scheduler() {
     assert_eq!(status, StatusCode::OK);
     for series in [
         "runwell_check_state{runbook=\"demo\",check=\"up\"} ",
-        "runwell_check_latency_seconds{runbook=\"demo\",check=\"up\"} ",
+        "runwell_check_latency_seconds_bucket{runbook=\"demo\",check=\"up\",le=\"+Inf\"} 1\n",
+        "runwell_check_latency_seconds_count{runbook=\"demo\",check=\"up\"} 1\n",
+        "runwell_runs_started_total 0\n",
         "runwell_scheduler_lag_seconds{quantile=\"0.5\"} ",
         "runwell_scheduler_lag_seconds{quantile=\"0.99\"} ",
         "runwell_scheduler_runs_total 1\n",
@@ -174,7 +198,7 @@ async fn the_overview_lists_each_runbooks_checks_with_their_state_in_words() {
     assert!(body.contains("<meta name=\"viewport\""), "{body}");
     assert!(body.contains("Demo service"), "{body}");
     assert!(body.contains("<td>App · up</td>"), "{body}");
-    assert!(body.contains("<span class=\"state unknown\">unknown</span>"), "{body}");
+    assert!(body.contains("<span class=\"state unknown\" data-field=\"state\">unknown</span>"), "{body}");
 }
 
 #[test]
@@ -198,7 +222,7 @@ async fn the_overview_offers_the_login_form_to_a_browser_without_a_session() {
 
 #[test]
 fn the_overview_escapes_what_runbooks_say() {
-    let template = super::TEMPLATES.get_template("overview.html").unwrap();
+    let template = super::pages::TEMPLATES.get_template("overview.html").unwrap();
     let context = serde_json::json!({
         "runbooks": [{"name": "x", "title": "<script>alert(1)</script>", "path": "x.md", "worst": null, "checks": []}],
         "caller": "local",
@@ -207,4 +231,211 @@ fn the_overview_escapes_what_runbooks_say() {
     let page = template.render(crate::check::expect::to_value(&context)).unwrap();
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("&lt;script&gt;"), "{page}");
+}
+
+async fn send_json(
+    state: &AppState,
+    uri: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = Request::builder().method(Method::POST).uri(uri).header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let mut request = request.body(Body::from(body.to_string())).expect("a request");
+    request.extensions_mut().insert(ConnectInfo("127.0.0.1:50000".parse::<SocketAddr>().expect("an address")));
+    let response = router(state.clone()).oneshot(request).await.expect("the router answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// Waits, on the run's own change signal, until `ready` holds for its API
+/// view; the timeout only guards against a hang.
+async fn until(state: &AppState, id: i64, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let wait = async {
+        loop {
+            let changes = state.runs.live(id).map(|live| live.changes());
+            let (status, body) = send(state, Method::GET, &format!("/api/runs/{id}"), Some(VIEWER)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let view: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            if ready(&view) {
+                return view;
+            }
+            match changes {
+                Some(mut changes) => {
+                    let _ = changes.changed().await;
+                }
+                None => panic!("run {id} ended without reaching the state waited for: {view}"),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), wait).await.expect("the run got there")
+}
+
+fn ended(view: &serde_json::Value) -> bool {
+    view["status"] != "running"
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starting_a_run_needs_a_token_and_the_role_its_environment_asks() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let body = serde_json::json!({"runbook": "demo", "procedure": "look-around"});
+    assert_eq!(send_json(state, "/api/runs", None, &body).await.0, StatusCode::UNAUTHORIZED);
+    let (status, answer) = send_json(state, "/api/runs", Some(VIEWER), &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+
+    // Destructive procedures need admin by default; a dry run of one only reads.
+    let wipe = serde_json::json!({"runbook": "demo", "procedure": "wipe"});
+    let (status, answer) = send_json(state, "/api/runs", Some(OPERATOR), &wipe).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("destructive"), "{answer}");
+    let dry = serde_json::json!({"runbook": "demo", "procedure": "wipe", "dry_run": true});
+    let (status, answer) = send_json(state, "/api/runs", Some(OPERATOR), &dry).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let view = until(state, answer["id"].as_i64().unwrap(), ended).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+
+    let (status, answer) = send_json(state, "/api/runs", Some(OPERATOR), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let id = answer["id"].as_i64().expect("a run id");
+    assert_eq!(answer["url"], format!("/api/runs/{id}"));
+    let view = until(state, id, ended).await;
+    assert_eq!((view["status"].as_str(), view["operator"].as_str()), (Some("succeeded"), Some("otto")), "{view}");
+
+    // Its output is in the journal the CLI reads.
+    let (status, events) = send(state, Method::GET, &format!("/api/runs/{id}/events"), Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::OK);
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    let output: String = events.as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
+    assert_eq!(output, "looking\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_cannot_start_says_why() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let cases = [
+        (serde_json::json!({"runbook": "nope", "procedure": "x"}), StatusCode::NOT_FOUND, "no runbook `nope`"),
+        (
+            serde_json::json!({"runbook": "demo", "procedure": "restrat"}),
+            StatusCode::NOT_FOUND,
+            "did you mean `restart`",
+        ),
+        (
+            serde_json::json!({"runbook": "demo", "procedure": "restart", "env": "prod"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no environment `prod`",
+        ),
+        (
+            serde_json::json!({"runbook": "demo", "procedure": "restart", "bogus": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `bogus`",
+        ),
+    ];
+    for (body, expected, says) in cases {
+        let (status, answer) = send_json(state, "/api/runs", Some(ADMIN), &body).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+        assert!(answer["error"].as_str().unwrap_or_default().contains(says), "{body}: {answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmation_waits_for_someone_allowed_to_answer_it() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let body = serde_json::json!({"runbook": "demo", "procedure": "restart"});
+    let (status, answer) = send_json(state, "/api/runs", Some(OPERATOR), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let id = answer["id"].as_i64().unwrap();
+    let view = until(state, id, |view| !view["question"].is_null()).await;
+    let question = &view["question"];
+    assert_eq!((question["kind"].as_str(), question["prompt"].as_str()), (Some("confirm"), Some("restart it?")));
+    assert_eq!(question["shown"], "echo restarted\n");
+    let number = question["id"].as_u64().unwrap();
+
+    let url = format!("/api/runs/{id}/answer");
+    let yes = serde_json::json!({"question": number, "accepted": true});
+    assert_eq!(send_json(state, &url, Some(VIEWER), &yes).await.0, StatusCode::FORBIDDEN);
+    let outdated = serde_json::json!({"question": number + 1, "accepted": true});
+    assert_eq!(send_json(state, &url, Some(OPERATOR), &outdated).await.0, StatusCode::CONFLICT);
+    // `acknowledge` answers manual steps only.
+    let (status, _) = send_json(state, &format!("/api/runs/{id}/acknowledge"), Some(OPERATOR), &yes).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(send_json(state, &url, Some(OPERATOR), &yes).await.0, StatusCode::NO_CONTENT);
+
+    let view = until(state, id, ended).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let (_, events) = send(state, Method::GET, &format!("/api/runs/{id}/events"), Some(VIEWER)).await;
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    let answered = events.as_array().unwrap().iter().find(|e| e["kind"] == "confirmation_answered").expect("answered");
+    assert_eq!((answered["by"].as_str(), answered["accepted"].as_bool()), (Some("otto"), Some(true)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destructive_step_needs_its_name_typed_by_an_admin() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let body = serde_json::json!({"runbook": "demo", "procedure": "wipe"});
+    let (status, answer) = send_json(state, "/api/runs", Some(ADMIN), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let id = answer["id"].as_i64().unwrap();
+    let view = until(state, id, |view| !view["question"].is_null()).await;
+    let question = &view["question"];
+    assert_eq!((question["kind"].as_str(), question["expected"].as_str()), (Some("destructive"), Some("demo")));
+    let number = question["id"].as_u64().unwrap();
+    let url = format!("/api/runs/{id}/answer");
+
+    // An operator may not answer in an admin-only run.
+    let typed = serde_json::json!({"question": number, "accepted": true, "typed": "demo"});
+    assert_eq!(send_json(state, &url, Some(OPERATOR), &typed).await.0, StatusCode::FORBIDDEN);
+    // A typo is refused and the question stays open.
+    let typo = serde_json::json!({"question": number, "accepted": true, "typed": "dmeo"});
+    let (status, answer) = send_json(state, &url, Some(ADMIN), &typo).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"], "to confirm, type `demo` exactly");
+    assert_eq!(send_json(state, &url, Some(ADMIN), &typed).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(until(state, id, ended).await["status"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aborted_run_says_who_aborted_it() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let body = serde_json::json!({"runbook": "demo", "procedure": "restart"});
+    let (_, answer) = send_json(state, "/api/runs", Some(OPERATOR), &body).await;
+    let id = answer["id"].as_i64().unwrap();
+    until(state, id, |view| !view["question"].is_null()).await;
+    let url = format!("/api/runs/{id}/abort");
+    assert_eq!(send_json(state, &url, Some(VIEWER), &serde_json::json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(send_json(state, &url, Some(OPERATOR), &serde_json::json!({})).await.0, StatusCode::ACCEPTED);
+    let view = until(state, id, ended).await;
+    assert_eq!(view["status"], "aborted", "{view}");
+    let run = state.runs.run(id).unwrap();
+    assert_eq!(run.status, crate::journal::Status::Aborted);
+    let (_, events) = send(state, Method::GET, &format!("/api/runs/{id}/events"), Some(VIEWER)).await;
+    assert!(events.contains("abort requested by otto"), "{events}");
+    assert!(events.contains("aborted by otto"), "{events}");
+    // Once it has ended there is nothing left to abort here.
+    assert_eq!(send_json(state, &url, Some(OPERATOR), &serde_json::json!({})).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finished_runs_stream_replays_its_journal_then_ends() {
+    let fixture = fixture(false);
+    let state = &fixture.state;
+    let (_, answer) =
+        send_json(state, "/api/runs", None, &serde_json::json!({"runbook": "demo", "procedure": "look-around"})).await;
+    let id = answer["id"].as_i64().unwrap();
+    until(state, id, ended).await;
+    let (status, body) = send(state, Method::GET, &format!("/api/runs/{id}/stream"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("event: journal\nid: 1\n"), "{body}");
+    assert!(body.contains("\"text\":\"looking\\n\""), "{body}");
+    assert!(body.trim_end().ends_with("\"status\":\"succeeded\"}"), "{body}");
+    // A reconnecting browser resumes after the last event it saw.
+    let (_, body) = send(state, Method::GET, &format!("/api/runs/{id}/stream?after=2"), None).await;
+    assert!(!body.contains("id: 1\n") && !body.contains("id: 2\n"), "{body}");
 }

@@ -5,7 +5,7 @@
 //! | view the dashboard, checks, runs, reports | `viewer` |
 //! | run a check now | `operator` (it makes runwell reach out to the systems) |
 //! | start a procedure | its environment's `[[limits]]`: by default `operator` for read-only and writing procedures, `admin` for destructive ones; never less than `operator` |
-//! | answer a confirmation or acknowledge a manual step in a run | `operator` |
+//! | answer a confirmation or acknowledge a manual step in a run | the role that may start that run |
 //! | abort a run | `operator` |
 //! | administer (reload, tokens) | `admin` |
 //!
@@ -27,8 +27,11 @@ pub enum Action {
     CheckNow,
     /// Start a procedure whose most dangerous step is `safety`, in `environment`.
     StartRun { environment: Option<String>, safety: Safety },
-    /// Answer a confirmation or acknowledge a manual step in a run.
-    Answer,
+    /// Answer a confirmation or acknowledge a manual step in a run of a
+    /// procedure whose most dangerous step is `safety`, in `environment`:
+    /// it needs the role that may start that run, so an operator cannot
+    /// confirm the destructive step of an admin's run in `prod`.
+    Answer { environment: Option<String>, safety: Safety },
     /// Abort a run.
     Abort,
     /// Administer runwell.
@@ -42,21 +45,27 @@ impl Action {
             Action::View => "viewing runwell".into(),
             Action::CheckNow => "running a check now".into(),
             Action::StartRun { environment, safety } => {
-                let kind = match safety {
-                    Safety::Read => "read-only",
-                    Safety::Write => "writing",
-                    Safety::Destructive => "destructive",
-                };
-                match environment {
-                    Some(environment) => format!("starting a {kind} procedure in `{environment}`"),
-                    None => format!("starting a {kind} procedure"),
-                }
+                format!("starting a {} procedure{}", kind(*safety), within(environment.as_deref()))
             }
-            Action::Answer => "answering a run's confirmation".into(),
+            Action::Answer { environment, safety } => {
+                format!("answering in a run of a {} procedure{}", kind(*safety), within(environment.as_deref()))
+            }
             Action::Abort => "aborting a run".into(),
             Action::Admin => "administering runwell".into(),
         }
     }
+}
+
+fn kind(safety: Safety) -> &'static str {
+    match safety {
+        Safety::Read => "read-only",
+        Safety::Write => "writing",
+        Safety::Destructive => "destructive",
+    }
+}
+
+fn within(environment: Option<&str>) -> String {
+    environment.map(|environment| format!(" in `{environment}`")).unwrap_or_default()
 }
 
 /// A caller may not do something: what, and the role it needs. Shown to
@@ -94,8 +103,8 @@ impl Policy {
     pub fn needed(&self, action: &Action) -> Role {
         match action {
             Action::View => Role::Viewer,
-            Action::CheckNow | Action::Answer | Action::Abort => Role::Operator,
-            Action::StartRun { environment, safety } => {
+            Action::CheckNow | Action::Abort => Role::Operator,
+            Action::StartRun { environment, safety } | Action::Answer { environment, safety } => {
                 // Configuration checks keep limits at `operator` or above; the
                 // `max` keeps that true for a policy built by hand.
                 self.limits_for(environment.as_deref()).least_role(*safety).max(Role::Operator)

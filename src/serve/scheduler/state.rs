@@ -98,6 +98,32 @@ pub struct CheckState {
     /// the others): what the thresholds between ok and not ok count.
     #[serde(skip)]
     run: u32,
+    /// Every result's latency since the server started, for `/metrics`.
+    #[serde(skip)]
+    pub latencies: Latencies,
+}
+
+/// A Prometheus histogram of check latencies: cumulative counts per bucket.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Latencies {
+    /// Results at most `BUCKETS[i]` seconds long (not cumulative here).
+    pub counts: [u64; Latencies::BUCKETS.len()],
+    pub sum_seconds: f64,
+    pub count: u64,
+}
+
+impl Latencies {
+    /// Upper bounds in seconds: a probe on loopback answers in about a
+    /// millisecond, a timed-out one after its timeout (10 s by default).
+    pub const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0];
+
+    pub fn observe(&mut self, seconds: f64) {
+        if let Some(bucket) = Self::BUCKETS.iter().position(|&bound| seconds <= bound) {
+            self.counts[bucket] += 1;
+        }
+        self.sum_seconds += seconds;
+        self.count += 1;
+    }
 }
 
 /// Sent when a check's confirmed state changes.
@@ -139,6 +165,7 @@ impl CheckState {
             interval,
             next_at: None,
             run: 0,
+            latencies: Latencies::default(),
         }
     }
 
@@ -161,6 +188,7 @@ impl CheckState {
         } else {
             self.history.clear();
         }
+        self.latencies.observe(sample.latency_ms / 1000.0);
         self.last = Some(sample.clone());
         if previous.is_none() {
             self.since = Some(sample.at);

@@ -127,7 +127,15 @@ fn the_policy_table() {
     let caller = |role| Caller { name: "c".into(), role, via: Via::Token };
     assert_eq!(policy.needed(&Action::View), Role::Viewer);
     assert_eq!(policy.needed(&Action::CheckNow), Role::Operator);
-    assert_eq!(policy.needed(&Action::Answer), Role::Operator);
+    // Answering in a run needs what starting it needs: the default limits
+    // keep a destructive step's confirmation to admins.
+    let answer = |safety| Action::Answer { environment: Some("prod".into()), safety };
+    assert_eq!(policy.needed(&answer(Safety::Read)), Role::Operator);
+    assert_eq!(policy.needed(&answer(Safety::Destructive)), Role::Admin);
+    assert_eq!(
+        policy.permits(&caller(Role::Operator), &answer(Safety::Destructive)).unwrap_err().to_string(),
+        "answering in a run of a destructive procedure in `prod` needs the `admin` role; `c` has `operator`"
+    );
     assert_eq!(policy.needed(&Action::Abort), Role::Operator);
     assert_eq!(policy.needed(&Action::Admin), Role::Admin);
     assert!(policy.permits(&caller(Role::Viewer), &Action::View).is_ok());
