@@ -9,7 +9,61 @@ use crate::servers::{free_port, wait_until};
 use crate::test::runwell;
 
 /// The server process, killed when dropped so a failed test leaves nothing behind.
-struct Server(Child);
+pub struct Server(pub Child);
+
+/// A `runwell serve` of a test's own: `runbooks` (file name, text) in a
+/// temporary directory, `config` as its runwell.toml (`listen`, `runbooks`
+/// and `database` are added), ready once `/healthz` answers.
+pub struct Served {
+    pub port: u16,
+    pub _dir: tempfile::TempDir,
+    pub _server: Server,
+    /// Where the server's stderr (its logs) goes.
+    pub log: std::path::PathBuf,
+}
+
+impl Served {
+    pub fn start(runbooks: &[(&str, &str)], config: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let books = dir.path().join("runbooks");
+        std::fs::create_dir(&books).unwrap();
+        for (name, text) in runbooks {
+            std::fs::write(books.join(name), text).unwrap();
+        }
+        let port = free_port();
+        let text =
+            format!("listen = \"127.0.0.1:{port}\"\nrunbooks = [\"runbooks/\"]\ndatabase = \"journal.db\"\n{config}");
+        std::fs::write(dir.path().join("runwell.toml"), text).unwrap();
+        let log = dir.path().join("serve.log");
+        let server = Server(
+            runwell()
+                .args(["serve", "--config", "runwell.toml"])
+                .env("RUST_LOG", "runwell=debug")
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("runwell starts"),
+        );
+        wait_until("runwell serve", || get(port, "/healthz").is_some_and(|(status, _)| status == 200));
+        Served { port, _dir: dir, _server: server, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A `[[tokens]]` entry for `token`.
+pub fn token_entry(name: &str, role: &str, token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest: String = Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n")
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -20,7 +74,7 @@ impl Drop for Server {
 
 /// `GET path` over HTTP/1.1: the status code and the body, or `None` when
 /// nothing answers.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
     let mut response = String::new();
@@ -60,7 +114,11 @@ fn serve_answers_health_and_lists_the_runbooks_checks() {
     let (status, body) = get(port, "/api/checks").expect("the server answers");
     assert_eq!(status, 200, "{body}");
     let checks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert_eq!(checks[0]["key"], serde_json::json!({"runbook": "demo", "check": "api-port"}), "{body}");
+    assert_eq!(
+        (&checks[0]["runbook"], &checks[0]["check"]),
+        (&serde_json::json!("demo"), &serde_json::json!("api-port")),
+        "{body}"
+    );
     assert_eq!(checks[0]["target"], format!("127.0.0.1:{target_port}"));
     assert_eq!(get(port, "/readyz").map(|(status, _)| status), Some(200));
     drop(server);

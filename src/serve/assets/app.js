@@ -34,6 +34,16 @@ function element(tag, attributes, ...children) {
   return node;
 }
 
+// An ISO 8601 duration as the journal writes it (PT1.25S, PT2M3S) in words.
+function humanDuration(iso) {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?$/.exec(iso || "");
+  if (!match) return iso || "";
+  const seconds = (Number(match[1] || 0) * 3600) + (Number(match[2] || 0) * 60) + Number(match[3] || 0);
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
 function setState(span, state) {
   span.className = `state ${state}`;
   span.textContent = state;
@@ -169,7 +179,7 @@ function runPage() {
     if (record.kind === "step_finished") {
       const block = stepBlock(record.step);
       if (block) {
-        const seconds = (record.duration && typeof record.duration === "string") ? ` in ${record.duration}` : "";
+        const seconds = record.duration ? ` in ${humanDuration(record.duration)}` : "";
         setState(block.outcome, record.outcome);
         block.outcome.title = record.reason || "";
         block.result.textContent = `${record.outcome}${record.exit_code !== undefined && record.exit_code !== null ? `, exit ${record.exit_code}` : ""}${seconds}${record.reason ? ` — ${record.reason}` : ""}`;
