@@ -8,5 +8,6 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod notify;
 pub mod scheduler;
 pub mod triggers;
