@@ -9,6 +9,8 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod notify;
 pub mod render;
 pub mod runs;
 pub mod scheduler;
+pub mod triggers;
