@@ -20,12 +20,15 @@ use tokio_util::sync::CancellationToken;
 use super::{Error, files};
 use crate::check::{self, Options};
 use crate::runbook::Severity;
+use crate::serve::alerting::{self, AlertRuns};
 use crate::serve::app::{self, AppState, Library};
 use crate::serve::auth::Access;
 use crate::serve::catalog::{Catalog, Entry};
 use crate::serve::config::{Config as ServeConfig, SchedulerConfig};
+use crate::serve::notify::{Notifier, OnError};
 use crate::serve::runs::Runs;
 use crate::serve::scheduler::{Scheduled, Scheduler, Settings};
+use crate::serve::triggers::Triggers;
 use crate::template::{Redactor, Values};
 
 /// What the command line asked for.
@@ -124,14 +127,29 @@ async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
     let checks = catalog.entries.iter().flat_map(|entry| entry.checks.iter().cloned()).collect();
     let scheduler = Arc::new(Scheduler::start(checks, options, scheduler_settings(&settings.scheduler)));
     let runs = Arc::new(Runs::open(settings.database.clone()).map_err(Error::Journal)?);
+    let triggers = Arc::new(Triggers::new(alerting::rules(&catalog), settings.alerts.clone()));
+    let notifier = (!settings.notify.is_empty()).then(|| {
+        let on_error: OnError = Arc::new(|error| tracing::warn!(%error, "a notification was not delivered"));
+        Arc::new(Notifier::new(settings.notify.clone(), settings.public_url.clone(), on_error))
+    });
+    let library = Library::new(catalog);
+    // Outlives the shutdown: runs ending while the server drains are announced too.
+    let announcing = CancellationToken::new();
     let state = AppState {
         access: Access::new(settings),
         scheduler: Arc::clone(&scheduler),
-        library: Library::new(catalog),
+        library: library.clone(),
         runs: Arc::clone(&runs),
-        alerts: None,
+        alerts: Some(Arc::new(AlertRuns { triggers: Arc::clone(&triggers), library, runs: Arc::clone(&runs) })),
         shutdown: CancellationToken::new(),
     };
+    tokio::spawn(alerting::announce(
+        Arc::clone(&scheduler),
+        Arc::clone(&runs),
+        notifier.clone(),
+        Arc::clone(&triggers),
+        announcing.clone(),
+    ));
     {
         let mut out = anstream::stdout().lock();
         writeln!(out, "listening on http://{address}")?;
@@ -172,6 +190,10 @@ async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
             runs = stopped,
             "steps still running after the shutdown timeout were stopped; their runs are interrupted"
         );
+    }
+    announcing.cancel();
+    if let Some(notifier) = &notifier {
+        notifier.shutdown(Duration::from_secs(5)).await;
     }
     // Live streams end with the shutdown; other requests get a moment.
     if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {

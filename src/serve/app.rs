@@ -22,6 +22,7 @@
 //! | `POST /api/runs/{id}/abort` | operator | stops a run |
 //! | `GET /api/events`, `/api/runs/{id}/stream` | viewer | server-sent events: check changes and runs; one run's journal as it is written |
 //! | `POST /hooks/alertmanager` | operator | Alertmanager's webhook: starts the runbooks' mapped procedures |
+//! | `GET /api/alerts` | viewer | the alerts received lately and what each started |
 //!
 //! `/metrics` needs no credential, as scrapers rarely carry one: it says
 //! only what the targets' states are, never a target or a reason. Secrets
@@ -86,6 +87,9 @@ pub struct AppState {
 pub trait AlertHook: Send + Sync {
     /// Handles one delivery; the JSON answer says what was started.
     fn receive(&self, body: &[u8], by: &str) -> Result<serde_json::Value, String>;
+
+    /// The alerts received lately and what each did, newest first.
+    fn history(&self) -> serde_json::Value;
 }
 
 impl std::fmt::Debug for AppState {
@@ -127,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/stream", get(live::run_stream))
         .route("/api/events", get(live::events))
         .route("/hooks/alertmanager", post(api::alertmanager))
+        .route("/api/alerts", get(api::alerts))
         .merge(auth::routes())
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(state)

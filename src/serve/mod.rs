@@ -5,6 +5,7 @@
 //! Each part is a library module with its own tests; the `serve` subcommand
 //! wires them into one axum app.
 
+pub mod alerting;
 pub mod app;
 pub mod auth;
 pub mod catalog;

@@ -236,6 +236,12 @@ impl LiveRun {
         self.abort.cancel();
     }
 
+    /// Adds a note to the run's journal (best effort: a run whose journal
+    /// fails stops by itself).
+    pub fn note(&self, text: &str) {
+        let _ = self.journal.record(&[Event::Note { text: text.to_owned() }]);
+    }
+
     fn pending(&self) -> std::sync::MutexGuard<'_, Option<Pending>> {
         self.question.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -1,7 +1,7 @@
-//! The dashboard in a real headless Chromium, driven over WebDriver by
+//! The dashboard in a real headless Chromium, driven over `WebDriver` by
 //! Debian's `chromedriver`: an operator signs in with a token, watches a
 //! failing check turn green, starts a procedure, confirms its step and sees
-//! the output arrive. Every wait is WebDriver's own wait for an element or
+//! the output arrive. Every wait is `WebDriver`'s own wait for an element or
 //! a condition, never a sleep.
 
 use std::io::{BufRead as _, BufReader};

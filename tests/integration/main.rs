@@ -1,6 +1,7 @@
 //! Integration tests: one binary that drives the real `runwell` executable,
 //! one module per feature.
 
+mod alertmanager;
 mod browser;
 mod check;
 mod examples;

@@ -61,7 +61,11 @@ impl Served {
 /// A `[[tokens]]` entry for `token`.
 pub fn token_entry(name: &str, role: &str, token: &str) -> String {
     use sha2::{Digest as _, Sha256};
-    let digest: String = Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    let digest = Sha256::digest(token.as_bytes()).iter().fold(String::new(), |mut hex, byte| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    });
     format!("[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n")
 }
 

@@ -415,11 +415,17 @@ pub(super) async fn alertmanager(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    state.access.permits(&caller, &Action::CheckNow).map_err(AuthError::from)?;
+    state.access.permits(&caller, &Action::Trigger).map_err(AuthError::from)?;
     let Some(hook) = state.alerts.clone() else {
         return Err(ApiError::NotFound("alert triggers are not set up on this server".to_owned()));
     };
     let by = caller.name.clone();
     let answer = blocking(move || hook.receive(&body, &by).map_err(ApiError::BadRequest)).await?;
     Ok(Json(answer).into_response())
+}
+
+/// `GET /api/alerts`: the alerts received lately, newest first, and what
+/// each started.
+pub(super) async fn alerts(_: Require<at_least::Viewer>, State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.alerts.as_ref().map_or_else(|| serde_json::json!([]), |hook| hook.history()))
 }

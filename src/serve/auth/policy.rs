@@ -7,6 +7,7 @@
 //! | start a procedure | its environment's `[[limits]]`: by default `operator` for read-only and writing procedures, `admin` for destructive ones; never less than `operator` |
 //! | answer a confirmation or acknowledge a manual step in a run | the role that may start that run |
 //! | abort a run | `operator` |
+//! | deliver alerts (`POST /hooks/alertmanager`) | `operator` |
 //! | administer (reload, tokens) | `admin` |
 //!
 //! An environment without an entry of its own, and a run started without an
@@ -34,6 +35,8 @@ pub enum Action {
     Answer { environment: Option<String>, safety: Safety },
     /// Abort a run.
     Abort,
+    /// Deliver alerts that may start runs (Alertmanager's webhook).
+    Trigger,
     /// Administer runwell.
     Admin,
 }
@@ -51,6 +54,7 @@ impl Action {
                 format!("answering in a run of a {} procedure{}", kind(*safety), within(environment.as_deref()))
             }
             Action::Abort => "aborting a run".into(),
+            Action::Trigger => "sending alerts that start runs".into(),
             Action::Admin => "administering runwell".into(),
         }
     }
@@ -103,7 +107,7 @@ impl Policy {
     pub fn needed(&self, action: &Action) -> Role {
         match action {
             Action::View => Role::Viewer,
-            Action::CheckNow | Action::Abort => Role::Operator,
+            Action::CheckNow | Action::Abort | Action::Trigger => Role::Operator,
             Action::StartRun { environment, safety } | Action::Answer { environment, safety } => {
                 // Configuration checks keep limits at `operator` or above; the
                 // `max` keeps that true for a policy built by hand.
