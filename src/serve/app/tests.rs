@@ -439,3 +439,102 @@ async fn a_finished_runs_stream_replays_its_journal_then_ends() {
     let (_, body) = send(state, Method::GET, &format!("/api/runs/{id}/stream?after=2"), None).await;
     assert!(!body.contains("id: 1\n") && !body.contains("id: 2\n"), "{body}");
 }
+
+/// One request through the whole router with extra headers; status, the
+/// headers and the body.
+async fn exchange(state: &AppState, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut request = request;
+    request.extensions_mut().insert(ConnectInfo("127.0.0.1:50000".parse::<SocketAddr>().expect("an address")));
+    let response = router(state.clone()).oneshot(request).await.expect("the router answers");
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.expect("a body");
+    (parts.status, parts.headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_session_starts_runs_only_with_its_csrf_token() {
+    let fixture = fixture(true);
+    let state = &fixture.state;
+    let login = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={OPERATOR}&next=/runbooks/demo")))
+        .unwrap();
+    let (status, headers, _) = exchange(state, login).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/runbooks/demo");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    // The page hands its scripts the session's CSRF token.
+    let page = Request::get("/runbooks/demo").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let (status, _, html) = exchange(state, page).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let csrf = html.split("<meta name=\"csrf-token\" content=\"").nth(1).and_then(|rest| rest.split('"').next());
+    let csrf = csrf.expect("the page carries the CSRF token").to_owned();
+
+    let start = |csrf: Option<&str>| {
+        let mut request =
+            Request::post("/api/runs").header(header::COOKIE, &cookie).header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.body(Body::from(r#"{"runbook":"demo","procedure":"look-around"}"#)).unwrap()
+    };
+    let (status, _, body) = exchange(state, start(None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    let (status, _, body) = exchange(state, start(Some("forged-token"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = exchange(state, start(Some(&csrf))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(until(state, id, ended).await["operator"], "otto");
+}
+
+#[tokio::test]
+async fn every_page_says_where_scripts_may_come_from() {
+    let fixture = fixture(false);
+    for path in ["/", "/runs", "/runbooks/demo", "/api/checks"] {
+        let (status, headers, body) = exchange(&fixture.state, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
+}
+
+/// `docs/openapi.yaml` describes exactly the API the router serves: every
+/// `/api` and `/hooks` route and method, no more, no less.
+#[test]
+fn the_openapi_file_describes_every_api_route() {
+    use crate::runbook::yaml::{self, Value};
+    use std::collections::BTreeSet;
+
+    let text = include_str!("../../../docs/openapi.yaml");
+    let root = yaml::load(text, 1, 0).expect("valid YAML").expect("a document");
+    let Value::Mapping(top) = &root.value else { panic!("a mapping") };
+    let (_, paths) = top.iter().find(|(key, _)| key.as_scalar_string().as_deref() == Some("paths")).expect("paths");
+    let Value::Mapping(paths) = &paths.value else { panic!("paths is a mapping") };
+    let mut documented = BTreeSet::new();
+    for (path, operations) in paths {
+        let Value::Mapping(operations) = &operations.value else { panic!("operations") };
+        for (method, _) in operations {
+            documented.insert(format!("{} {}", method.as_scalar_string().unwrap(), path.as_scalar_string().unwrap()));
+        }
+    }
+
+    // The router's own table, read from its source.
+    let router = include_str!("../app.rs");
+    let mut served = BTreeSet::new();
+    for line in router.lines().map(str::trim).filter(|line| line.starts_with(".route(\"")) {
+        let path = line.split('"').nth(1).unwrap();
+        if !(path.starts_with("/api") || path.starts_with("/hooks")) {
+            continue;
+        }
+        for method in ["get", "post"] {
+            if line.contains(&format!("{method}(")) || line.contains(&format!(".{method}(")) {
+                served.insert(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(served.len() > 10, "the router's routes were not found: {served:?}");
+    assert_eq!(documented, served, "docs/openapi.yaml and the router disagree");
+}
