@@ -174,6 +174,10 @@ enum Command {
         /// Listen on this address (default: the configuration's `listen`, else 127.0.0.1:7070).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// The journal runs are recorded in (default: the configuration's `database`, else
+        /// `$RUNWELL_DB`, else under the XDG state directory): `runwell runs --db` reads it.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
         #[command(flatten)]
         variables: Variables,
     },
@@ -351,8 +355,8 @@ fn run(arguments: Arguments) -> Result<ExitCode, Error> {
         Command::Log { run, db } => journal::log(db.as_ref(), run),
         Command::Report { run, db, output } => report::run(&report::Config { run, db, output }),
         Command::Journal { command: JournalCommand::Verify { db } } => journal::verify(db.as_ref()),
-        Command::Serve { paths, config, listen, variables: Variables { env, sets } } => {
-            serve::run(&serve::Config { file: config, paths, listen, env, sets })
+        Command::Serve { paths, config, listen, db, variables: Variables { env, sets } } => {
+            serve::run(&serve::Config { file: config, paths, listen, db, env, sets })
         }
         Command::Show { path, procedure, variables: Variables { env, sets } } => {
             show::run(&path, &procedure, env.as_deref(), &sets)

@@ -37,6 +37,7 @@ pub struct Config {
     pub file: Option<PathBuf>,
     pub paths: Vec<PathBuf>,
     pub listen: Option<SocketAddr>,
+    pub db: Option<PathBuf>,
     pub env: Option<String>,
     pub sets: Vec<String>,
 }
@@ -52,6 +53,9 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
     }
     if let Some(listen) = config.listen {
         settings.listen = listen;
+    }
+    if let Some(db) = &config.db {
+        settings.database.clone_from(db);
     }
     settings.binds_safely().map_err(Error::Refused)?;
     let loaded = load(&settings.runbooks, config.env.as_deref(), &config.sets)?;
@@ -175,10 +179,12 @@ async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
     let mut server = tokio::spawn(
         axum::serve(listener, service).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future(),
     );
+    // The server ends by itself once the shutdown begins (or when it fails).
+    let mut ended = false;
     tokio::select! {
         finished = &mut server => {
-            // The server stops by itself only when it fails.
             finished.map_err(|error| Error::Output(std::io::Error::other(error)))?.map_err(Error::Output)?;
+            ended = true;
         }
         () = shutdown.cancelled() => {}
     }
@@ -196,7 +202,7 @@ async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
         notifier.shutdown(Duration::from_secs(5)).await;
     }
     // Live streams end with the shutdown; other requests get a moment.
-    if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
+    if !ended && tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
         writeln!(anstream::stderr(), "connections still open after the shutdown: stopping anyway")?;
     }
     match Arc::try_unwrap(scheduler) {

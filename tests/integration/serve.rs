@@ -16,8 +16,8 @@ pub struct Server(pub Child);
 /// and `database` are added), ready once `/healthz` answers.
 pub struct Served {
     pub port: u16,
-    pub _dir: tempfile::TempDir,
-    pub _server: Server,
+    pub dir: tempfile::TempDir,
+    pub server: Server,
     /// Where the server's stderr (its logs) goes.
     pub log: std::path::PathBuf,
 }
@@ -46,11 +46,46 @@ impl Served {
                 .expect("runwell starts"),
         );
         wait_until("runwell serve", || get(port, "/healthz").is_some_and(|(status, _)| status == 200));
-        Served { port, _dir: dir, _server: server, log }
+        Served { port, dir, server, log }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `runwell runs --db` of the server's journal, as JSON, while it runs.
+    pub fn runs(&self) -> serde_json::Value {
+        let output = runwell()
+            .args(["runs", "--format", "json", "--db"])
+            .arg(self.dir.path().join("journal.db"))
+            .output()
+            .expect("runwell runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    }
+
+    /// Sends `method path` with `body` (JSON) and no credential.
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the server listens");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
+    }
+
+    /// SIGTERM, as a service manager stops it; its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.server.0.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        self.server.0.wait().unwrap().code()
     }
 
     pub fn logs(&self) -> String {
@@ -174,4 +209,54 @@ fn serve_says_it_is_loopback_only_and_stops_cleanly_on_sigterm() {
     stdout.read_to_string(&mut rest).unwrap();
     let status = server.0.wait().unwrap();
     assert_eq!((status.code(), rest.as_str()), (Some(0), "stopped\n"));
+}
+
+const DRAIN: &str = "---\nrunbook: drain\n---\n# Drain\n\n## Slow\n\n\
+```sh\nsleep 2; echo first done\n```\n\n```sh\necho second ran\n```\n\n\
+## Stuck\n\n```sh\nsleep 300\n```\n";
+
+/// Waits until run `id`'s first step has started, reading the API.
+fn until_step_started(served: &Served, id: i64) {
+    wait_until("the run's first step", || {
+        get(served.port, &format!("/api/runs/{id}/events"))
+            .is_some_and(|(status, body)| status == 200 && body.contains("\"kind\":\"step_started\""))
+    });
+}
+
+#[test]
+fn sigterm_lets_the_running_step_finish_then_marks_the_run_interrupted() {
+    let mut served = Served::start(&[("drain.md", DRAIN)], "shutdown_timeout = \"60s\"\n");
+    let (status, body) = served.post("/api/runs", r#"{"runbook":"drain","procedure":"slow"}"#);
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_i64().unwrap();
+    until_step_started(&served, id);
+    // The CLI reads the same journal while the server runs.
+    let runs = served.runs();
+    assert_eq!((runs[0]["id"].as_i64(), runs[0]["status"].as_str()), (Some(id), Some("running")), "{runs}");
+
+    assert_eq!(served.terminate(), Some(0));
+    let runs = served.runs();
+    assert_eq!(runs[0]["status"], "interrupted", "{runs}");
+    let report = runwell()
+        .args(["report", &id.to_string(), "--db"])
+        .arg(served.dir.path().join("journal.db"))
+        .output()
+        .expect("runwell report");
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains("first done"), "the running step was let finish:\n{report}");
+    assert!(report.contains("**Steps:** 1 succeeded · 1 not run"), "no step starts after SIGTERM:\n{report}");
+    assert!(report.contains("runwell was stopping: the run ended between two steps"), "{report}");
+}
+
+#[test]
+fn sigterm_stops_a_step_still_running_after_the_shutdown_timeout() {
+    let mut served = Served::start(&[("drain.md", DRAIN)], "shutdown_timeout = \"1s\"\n");
+    let (status, body) = served.post("/api/runs", r#"{"runbook":"drain","procedure":"stuck"}"#);
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_i64().unwrap();
+    until_step_started(&served, id);
+    assert_eq!(served.terminate(), Some(0));
+    let runs = served.runs();
+    assert_eq!(runs[0]["status"], "interrupted", "{runs}");
+    assert!(served.logs().contains("were stopped"), "{}", served.logs());
 }
