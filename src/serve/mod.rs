@@ -8,4 +8,5 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod render;
 pub mod scheduler;
