@@ -8,7 +8,7 @@
 //! not run.
 
 mod check;
-mod files;
+pub(crate) mod files;
 mod journal;
 mod lint;
 mod list;

@@ -17,19 +17,17 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Error, files};
+use super::Error;
 use crate::check::{self, Options};
-use crate::runbook::Severity;
 use crate::serve::alerting::{self, AlertRuns};
 use crate::serve::app::{self, AppState, Library};
 use crate::serve::auth::Access;
-use crate::serve::catalog::{Catalog, Entry};
+use crate::serve::catalog::Catalog;
 use crate::serve::config::{Config as ServeConfig, SchedulerConfig};
 use crate::serve::notify::{Notifier, OnError};
 use crate::serve::runs::Runs;
-use crate::serve::scheduler::{Scheduled, Scheduler, Settings};
+use crate::serve::scheduler::{Scheduler, Settings};
 use crate::serve::triggers::Triggers;
-use crate::template::{Redactor, Values};
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -60,39 +58,16 @@ pub(super) fn run(config: &Config) -> Result<ExitCode, Error> {
     settings.binds_safely().map_err(Error::Refused)?;
     let loaded = load(&settings.runbooks, config.env.as_deref(), &config.sets)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
-    runtime.block_on(serve(&settings, loaded))?;
+    runtime.block_on(serve(&settings, loaded, config.env.clone(), &config.sets))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads every runbook under `paths` and resolves each of its checks.
+/// Reads every runbook under `paths`, saying on stderr what did not load cleanly.
 fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Catalog, Error> {
-    let mut catalog = Catalog::default();
+    let catalog = Catalog::load(paths, env, sets).map_err(|error| Error::Unsupported(error.to_string()))?;
     let mut err = anstream::stderr().lock();
-    for path in files::discover(paths)? {
-        let (parsed, text) = files::load_with_text(&path)?;
-        let runbook = parsed.runbook;
-        let errors = parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-        if errors > 0 {
-            writeln!(
-                err,
-                "warning: `{}` has {errors} error(s); what could be read is served: `runwell lint {}` shows them",
-                path.display(),
-                path.display()
-            )?;
-        }
-        let secrets = Values::resolve(&runbook, env, sets)?.with_secrets();
-        let checks = runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)).collect();
-        let html = crate::serve::render::markdown(&text);
-        catalog.entries.push(Arc::new(Entry {
-            name: runbook.name.clone(),
-            path: path.clone(),
-            title: runbook.title.clone(),
-            runbook: Arc::new(runbook),
-            source: Arc::from(text),
-            html,
-            checks,
-            redactor: secrets.redactor().clone(),
-        }));
+    for problem in &catalog.problems {
+        writeln!(err, "warning: {problem}")?;
     }
     if catalog.entries.is_empty() {
         let searched: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
@@ -103,6 +78,95 @@ fn load(paths: &[PathBuf], env: Option<&str>, sets: &[String]) -> Result<Catalog
         )?;
     }
     Ok(catalog)
+}
+
+/// What a reload needs: where the runbooks are and the values they take.
+struct Reloading {
+    paths: Vec<PathBuf>,
+    env: Option<String>,
+    sets: Vec<String>,
+    concurrency: usize,
+}
+
+impl Reloading {
+    /// Re-reads the runbooks; a broken edit keeps the version served so far
+    /// and is reported in the log and on the dashboard.
+    fn apply(&self, library: &Library, scheduler: &Scheduler, triggers: &Triggers, why: &str) {
+        let current = library.current();
+        let catalog = current.reload(&self.paths, self.env.as_deref(), &self.sets);
+        for problem in &catalog.problems {
+            tracing::warn!(path = %problem.path.display(), kept_previous = problem.kept_previous, "{}", problem.message);
+        }
+        let options =
+            Options { concurrency: self.concurrency, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
+        scheduler.replace(catalog.checks(), options);
+        triggers.replace_rules(alerting::rules(&catalog));
+        tracing::info!(
+            runbooks = catalog.entries.len(),
+            problems = catalog.problems.len(),
+            trigger = why,
+            "runbooks reloaded"
+        );
+        library.replace(catalog);
+    }
+}
+
+/// What tells the server to reload: SIGHUP and changes to the runbook
+/// files. Both are set up before the server answers its first request, so
+/// an edit made as soon as it is up is not missed.
+struct Reloads {
+    hangup: Option<tokio::signal::unix::Signal>,
+    watcher: Option<crate::serve::catalog::Watcher>,
+    changed: Option<tokio::sync::mpsc::Receiver<()>>,
+}
+
+impl Reloads {
+    fn listen(paths: &[PathBuf]) -> Reloads {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hangup = signal(SignalKind::hangup())
+            .inspect_err(|error| tracing::warn!(%error, "SIGHUP cannot reload the runbooks"))
+            .ok();
+        let (watcher, changed) = match crate::serve::catalog::watch(paths) {
+            Ok((watcher, changed)) => (Some(watcher), Some(changed)),
+            Err(error) => {
+                tracing::warn!(%error, "runbook files are not watched: send SIGHUP to reload them");
+                (None, None)
+            }
+        };
+        Reloads { hangup, watcher, changed }
+    }
+
+    /// Reloads on each signal or change until `stop`.
+    async fn run(
+        mut self,
+        reloading: Reloading,
+        library: Library,
+        scheduler: Arc<Scheduler>,
+        triggers: Arc<Triggers>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let hangup = async {
+                match &mut self.hangup {
+                    Some(hangup) => hangup.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let changed = async {
+                match &mut self.changed {
+                    Some(changed) => changed.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let why = tokio::select! {
+                () = stop.cancelled() => break,
+                Some(()) = hangup => "SIGHUP",
+                Some(()) = changed => "a file changed",
+            };
+            tokio::task::block_in_place(|| reloading.apply(&library, &scheduler, &triggers, why));
+        }
+        drop(self.watcher);
+    }
 }
 
 fn scheduler_settings(config: &SchedulerConfig) -> Settings {
@@ -116,20 +180,16 @@ fn scheduler_settings(config: &SchedulerConfig) -> Settings {
     }
 }
 
-async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
+async fn serve(settings: &ServeConfig, catalog: Catalog, env: Option<String>, sets: &[String]) -> Result<(), Error> {
     let signalled = shutdown_signal()?;
+    let reloads = Reloads::listen(&settings.runbooks);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| Error::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| Error::Listen { address: settings.listen, source })?;
-    let mut redactor = Redactor::default();
-    for entry in &catalog.entries {
-        redactor.extend(&entry.redactor);
-    }
-    let options =
-        Options { concurrency: settings.scheduler.concurrency.max(1), timeout: check::DEFAULT_TIMEOUT, redactor };
-    let checks = catalog.entries.iter().flat_map(|entry| entry.checks.iter().cloned()).collect();
-    let scheduler = Arc::new(Scheduler::start(checks, options, scheduler_settings(&settings.scheduler)));
+    let concurrency = settings.scheduler.concurrency.max(1);
+    let options = Options { concurrency, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
+    let scheduler = Arc::new(Scheduler::start(catalog.checks(), options, scheduler_settings(&settings.scheduler)));
     let runs = Arc::new(Runs::open(settings.database.clone()).map_err(Error::Journal)?);
     let triggers = Arc::new(Triggers::new(alerting::rules(&catalog), settings.alerts.clone()));
     let notifier = (!settings.notify.is_empty()).then(|| {
@@ -153,6 +213,14 @@ async fn serve(settings: &ServeConfig, catalog: Catalog) -> Result<(), Error> {
         notifier.clone(),
         Arc::clone(&triggers),
         announcing.clone(),
+    ));
+    let reloading = Reloading { paths: settings.runbooks.clone(), env: env.clone(), sets: sets.to_vec(), concurrency };
+    tokio::spawn(reloads.run(
+        reloading,
+        state.library.clone(),
+        Arc::clone(&scheduler),
+        Arc::clone(&triggers),
+        state.shutdown.clone(),
     ));
     {
         let mut out = anstream::stdout().lock();

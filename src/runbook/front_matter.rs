@@ -130,7 +130,7 @@ pub struct Review {
 
 /// Where the front matter ends and what kind it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Split<'a> {
+pub struct Split<'a> {
     /// The YAML text between the delimiters (`None` for TOML front matter,
     /// which runwell keeps but does not read).
     pub yaml: Option<&'a str>,
@@ -139,7 +139,7 @@ pub(super) struct Split<'a> {
 }
 
 /// Finds a `---` … `---` (YAML) or `+++` … `+++` (TOML) block at the very top.
-pub(super) fn split<'a>(source: &'a str, diagnostics: &mut Vec<Diagnostic>) -> Split<'a> {
+pub fn split<'a>(source: &'a str, diagnostics: &mut Vec<Diagnostic>) -> Split<'a> {
     let none = Split { yaml: None, body_start: 0 };
     let (delimiter, is_yaml) = if source.starts_with("---") {
         ("---", true)

@@ -54,7 +54,7 @@ impl AlertRuns {
         match decision {
             Decision::Start { fingerprint, runbook, procedure, env, allow, alert } => {
                 let catalog = self.library.current();
-                let started = match catalog.get(&runbook) {
+                let started = match catalog.entry(&runbook) {
                     Some(entry) => {
                         let runnable = Runnable {
                             runbook: Arc::clone(&entry.runbook),

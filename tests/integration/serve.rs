@@ -260,3 +260,50 @@ fn sigterm_stops_a_step_still_running_after_the_shutdown_timeout() {
     assert_eq!(runs[0]["status"], "interrupted", "{runs}");
     assert!(served.logs().contains("were stopped"), "{}", served.logs());
 }
+
+/// The checks `/api/checks` lists, as `runbook/check`.
+fn served_checks(served: &Served) -> Vec<String> {
+    let (_, body) = get(served.port, "/api/checks").expect("the server answers");
+    let checks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}/{}", c["runbook"].as_str().unwrap(), c["check"].as_str().unwrap()))
+        .collect()
+}
+
+fn with_checks(names: &[&str]) -> String {
+    let items: String = names.iter().map(|name| format!("- name: {name}\n  tcp: 127.0.0.1:9\n")).collect();
+    format!("---\nrunbook: live\n---\n# Live\n\n```checks\n{items}```\n")
+}
+
+#[test]
+fn an_edited_runbook_is_reloaded_and_a_broken_edit_keeps_the_previous_version() {
+    let mut served = Served::start(&[("live.md", &with_checks(&["one"]))], "");
+    let file = served.dir.path().join("runbooks/live.md");
+    assert_eq!(served_checks(&served), ["live/one"]);
+
+    // Saved the way editors do: a new file renamed over the old one.
+    let staged = served.dir.path().join("runbooks/.live.md.swp");
+    std::fs::write(&staged, with_checks(&["one", "two"])).unwrap();
+    std::fs::rename(&staged, &file).unwrap();
+    wait_until("the edit to be served", || served_checks(&served) == ["live/one", "live/two"]);
+
+    // A broken edit (a fence never closed) keeps what was served, and says why.
+    std::fs::write(&file, with_checks(&["three"]).trim_end_matches("```\n")).unwrap();
+    wait_until("the broken edit to be reported", || served.logs().contains("previous"));
+    assert_eq!(served_checks(&served), ["live/one", "live/two"]);
+    let (_, page) = get(served.port, "/").unwrap();
+    assert!(page.contains("the previous version is still served"), "{page}");
+    assert!(page.contains("unclosed-fence"), "{page}");
+
+    // Fixed, and told by SIGHUP as well.
+    std::fs::write(&file, with_checks(&["four"])).unwrap();
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(served.server.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    wait_until("the fixed runbook to be served", || served_checks(&served) == ["live/four"]);
+    let (_, page) = get(served.port, "/").unwrap();
+    assert!(!page.contains("the previous version is still served"), "{page}");
+    assert_eq!(served.terminate(), Some(0));
+}

@@ -93,7 +93,7 @@ pub(super) async fn runbook(
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let catalog = state.library.current();
-    let entry = catalog.get(&name).ok_or_else(|| ApiError::UnknownRunbook(name.clone()))?;
+    let entry = catalog.entry(&name).ok_or_else(|| ApiError::UnknownRunbook(name.clone()))?;
     let snapshot = state.scheduler.snapshot();
     let checks: Vec<CheckView> =
         snapshot.iter().filter(|check| check.key.runbook == name).map(|check| CheckView::of(check)).collect();
@@ -304,7 +304,7 @@ pub(super) async fn start(
 /// what a read-only run needs, since it runs nothing that writes.
 pub(super) async fn start_run(state: &AppState, caller: &Caller, body: StartBody) -> Result<RunId, ApiError> {
     let catalog = state.library.current();
-    let entry = catalog.get(&body.runbook).ok_or_else(|| ApiError::UnknownRunbook(body.runbook.clone()))?;
+    let entry = catalog.entry(&body.runbook).ok_or_else(|| ApiError::UnknownRunbook(body.runbook.clone()))?;
     if let Some(env) = &body.env
         && !entry.runbook.front_matter.environments.iter().any(|e| &e.name == env)
     {

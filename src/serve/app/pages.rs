@@ -127,7 +127,7 @@ pub(super) async fn runbook(
 ) -> Result<Response, ApiError> {
     let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
     let catalog = state.library.current();
-    let entry = catalog.get(&name).ok_or_else(|| ApiError::UnknownRunbook(name.clone()))?;
+    let entry = catalog.entry(&name).ok_or_else(|| ApiError::UnknownRunbook(name.clone()))?;
     let snapshot = state.scheduler.snapshot();
     let checks: Vec<serde_json::Value> = snapshot
         .iter()
@@ -195,7 +195,10 @@ pub(super) async fn report(
     let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
     let runs = Arc::clone(&state.runs);
     let text = blocking(move || runs.report(id).map_err(ApiError::from)).await?;
-    let html = crate::serve::render::markdown(&text);
+    // The report is Markdown too: shown through the runbook renderer, so it
+    // gets the same escaping, link rules and step figures.
+    let parsed = crate::runbook::parse(std::path::Path::new("report.md"), &text);
+    let html = crate::serve::render::render(&parsed.runbook, &text);
     render("report.html", &frame(&state, &caller, csrf.as_ref()), serde_json::json!({ "id": id, "html": html }))
 }
 

@@ -13,11 +13,10 @@ use tower::ServiceExt;
 use super::{AppState, Library, router};
 use crate::check::{self, Options};
 use crate::serve::auth::Access;
-use crate::serve::catalog::{Catalog, Entry};
+use crate::serve::catalog::Catalog;
 use crate::serve::config::Config;
 use crate::serve::runs::Runs;
-use crate::serve::scheduler::{Scheduled, Scheduler, Settings};
-use crate::template::Values;
+use crate::serve::scheduler::{Scheduler, Settings};
 
 const VIEWER: &str = "vera-token-Zk3mQ9zLx7vT3nB8fK2";
 const OPERATOR: &str = "otto-token-Pq7rS2tUv4wX6yZ8aB0";
@@ -56,29 +55,16 @@ fn fixture(tokens: bool) -> Fixture {
     let text = format!(
         "---\nrunbook: demo\n---\n# Demo service\n\n```checks\n- name: up\n  layer: App\n  tcp: 127.0.0.1:{port}\n```\n\n{PROCEDURES}"
     );
-    let parsed = crate::runbook::parse(&path, &text);
-    let runbook = parsed.runbook;
-    let secrets = Values::resolve(&runbook, None, &[]).expect("values").with_secrets();
-    let checks: Vec<Scheduled> =
-        runbook.checks.iter().map(|spec| Scheduled::resolve(&runbook.name, spec, &secrets)).collect();
-    let options = Options { concurrency: 4, timeout: check::DEFAULT_TIMEOUT, redactor: secrets.redactor().clone() };
+    std::fs::write(&path, &text).expect("the runbook is written");
+    let catalog = Catalog::load(std::slice::from_ref(&path), None, &[]).expect("the runbook loads");
+    let options = Options { concurrency: 4, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
     let settings = Settings { default_interval: std::time::Duration::from_secs(3600), ..Settings::default() };
-    let scheduler = Scheduler::start(checks.clone(), options, settings);
-    let entry = Entry {
-        name: runbook.name.clone(),
-        path: path.clone(),
-        title: runbook.title.clone(),
-        html: String::new(),
-        runbook: Arc::new(runbook),
-        source: Arc::from(text),
-        checks,
-        redactor: secrets.redactor().clone(),
-    };
+    let scheduler = Scheduler::start(catalog.checks(), options, settings);
     let runs = Runs::open(dir.path().join("journal.db")).expect("a journal");
     let state = AppState {
         access: Access::new(&config(tokens)),
         scheduler: Arc::new(scheduler),
-        library: Library::new(Catalog { entries: vec![Arc::new(entry)], problems: Vec::new() }),
+        library: Library::new(catalog),
         runs: Arc::new(runs),
         alerts: None,
         shutdown: tokio_util::sync::CancellationToken::new(),
