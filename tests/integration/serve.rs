@@ -274,7 +274,7 @@ fn served_checks(served: &Served) -> Vec<String> {
 }
 
 fn with_checks(names: &[&str]) -> String {
-    let items: String = names.iter().map(|name| format!("- name: {name}\n  tcp: 127.0.0.1:9\n")).collect();
+    let items = names.iter().map(|name| format!("- name: {name}\n  tcp: 127.0.0.1:9\n")).collect::<Vec<_>>().concat();
     format!("---\nrunbook: live\n---\n# Live\n\n```checks\n{items}```\n")
 }
 
