@@ -521,10 +521,14 @@ impl Runs {
         self.read().run(run)
     }
 
-    /// A run's events after `after`, and the run as it is now.
-    pub fn events_after(&self, run: RunId, after: u64) -> Result<(journal::Run, Vec<Record>), journal::Error> {
+    /// A run's events after sequence number `after` (all of them for
+    /// `None`), and the run as it is now.
+    pub fn events_after(&self, run: RunId, after: Option<u64>) -> Result<(journal::Run, Vec<Record>), journal::Error> {
         let reader = self.read();
-        let events = reader.events_after(run, after)?;
+        let events = match after {
+            Some(after) => reader.events_after(run, after)?,
+            None => reader.events(run)?,
+        };
         Ok((reader.run(run)?, events))
     }
 

@@ -300,11 +300,11 @@ impl Store for SqliteStore {
     }
 
     fn events(&self, run: RunId) -> Result<Vec<Record>, Error> {
-        read::events(self, run, 0)
+        read::events(self, run, None)
     }
 
     fn events_after(&self, run: RunId, after: u64) -> Result<Vec<Record>, Error> {
-        read::events(self, run, after)
+        read::events(self, run, Some(after))
     }
 
     fn step_output(&self, run: RunId, step: u32, stream: Stream) -> Result<StepOutput, Error> {

@@ -103,14 +103,15 @@ fn decode(store: &SqliteStore, run: RunId, payload: &str, data: Vec<u8>) -> Resu
 /// An event row: seq, time, payload, data.
 type RawEvent = (u64, String, String, Vec<u8>);
 
-pub(super) fn events(store: &SqliteStore, run: RunId, after: u64) -> Result<Vec<Record>, Error> {
+pub(super) fn events(store: &SqliteStore, run: RunId, after: Option<u64>) -> Result<Vec<Record>, Error> {
     // Distinguishes "no such run" from "no events", in one read snapshot.
     let tx = Transaction::new_unchecked(&store.connection, TransactionBehavior::Deferred)
         .map_err(|source| store.read_error(source))?;
     self::run(store, run)?;
     let rows = (|| -> rusqlite::Result<Vec<RawEvent>> {
-        let mut statement =
-            tx.prepare_cached("SELECT seq, at, payload, data FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut statement = tx.prepare_cached(
+            "SELECT seq, at, payload, data FROM events WHERE run_id = ?1 AND (?2 IS NULL OR seq > ?2) ORDER BY seq",
+        )?;
         statement
             .query_map(rusqlite::params![run, after], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
             .collect()

@@ -240,8 +240,8 @@ pub(super) async fn run(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EventsQuery {
-    #[serde(default)]
-    after: u64,
+    /// Only events after this sequence number (the first is 0).
+    after: Option<u64>,
 }
 
 pub(super) async fn events(

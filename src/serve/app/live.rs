@@ -91,7 +91,8 @@ pub(super) struct StreamQuery {
 struct Following {
     state: AppState,
     run: RunId,
-    after: u64,
+    /// The last sequence number sent; `None` before the first.
+    after: Option<u64>,
     /// Told of the run's writes while this server runs it.
     changes: Option<watch::Receiver<u64>>,
     question: Option<u64>,
@@ -107,7 +108,7 @@ pub(super) async fn run_stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resumed = headers.get("last-event-id").and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    let after = resumed.or(query.after).unwrap_or(0);
+    let after = resumed.or(query.after);
     // Before the first read, so no write between the two goes unnoticed.
     let changes = state.runs.live(run).map(|live| live.changes());
     let runs = Arc::clone(&state.runs);
@@ -147,7 +148,7 @@ impl Following {
             }
         };
         for event in &events {
-            self.after = event.seq;
+            self.after = Some(event.seq);
             let data = event_json(event).to_string();
             self.queued.push_back(Event::default().event("journal").id(event.seq.to_string()).data(data));
         }

@@ -418,12 +418,13 @@ async fn a_finished_runs_stream_replays_its_journal_then_ends() {
     until(state, id, ended).await;
     let (status, body) = send(state, Method::GET, &format!("/api/runs/{id}/stream"), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("event: journal\nid: 1\n"), "{body}");
+    assert!(body.contains("event: journal\nid: 0\n"), "{body}");
+    assert!(body.contains("\"kind\":\"run_started\""), "{body}");
     assert!(body.contains("\"text\":\"looking\\n\""), "{body}");
     assert!(body.trim_end().ends_with("\"status\":\"succeeded\"}"), "{body}");
     // A reconnecting browser resumes after the last event it saw.
     let (_, body) = send(state, Method::GET, &format!("/api/runs/{id}/stream?after=2"), None).await;
-    assert!(!body.contains("id: 1\n") && !body.contains("id: 2\n"), "{body}");
+    assert!(!body.contains("id: 2\n") && body.contains("id: 3\n"), "{body}");
 }
 
 /// One request through the whole router with extra headers; status, the
