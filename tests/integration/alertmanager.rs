@@ -96,7 +96,7 @@ fn unchunk(mut text: &str) -> String {
 }
 
 /// A webhook receiver: every request body it gets, on a channel.
-fn receiver() -> (u16, mpsc::Receiver<String>) {
+pub fn receiver() -> (u16, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (sender, bodies) = mpsc::channel();

@@ -307,3 +307,31 @@ fn an_edited_runbook_is_reloaded_and_a_broken_edit_keeps_the_previous_version() 
     assert!(!page.contains("the previous version is still served"), "{page}");
     assert_eq!(served.terminate(), Some(0));
 }
+
+#[test]
+fn a_check_changing_state_is_announced_to_the_webhook() {
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = target.local_addr().unwrap().port();
+    let (hook, notifications) = crate::alertmanager::receiver();
+    let runbook =
+        format!("---\nrunbook: shop\n---\n# Shop\n\n```checks\n- name: api-port\n  tcp: 127.0.0.1:{port}\n```\n");
+    let served = Served::start(
+        &[("shop.md", &runbook)],
+        &format!(
+            "[scheduler]\ninterval = \"1s\"\nfail_threshold = 1\nsuccess_threshold = 1\njitter = 0.0\n\
+             [[notify]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{hook}/hook?key=s3cret-hook-key\"\nevents = [\"check\"]\n"
+        ),
+    );
+    wait_until("the check's first result", || {
+        get(served.port, "/api/checks").is_some_and(|(_, body)| body.contains("\"state\":\"ok\""))
+    });
+    // The first state a server learns is not news; a change is.
+    drop(target);
+    let notice = notifications.recv_timeout(std::time::Duration::from_secs(30)).expect("a check_changed notification");
+    let notice: serde_json::Value = serde_json::from_str(&notice).expect("JSON");
+    assert_eq!(notice["event"], "check_changed", "{notice}");
+    assert_eq!((notice["runbook"].as_str(), notice["check"].as_str()), (Some("shop"), Some("api-port")), "{notice}");
+    assert_eq!((notice["from"].as_str(), notice["to"].as_str()), (Some("ok"), Some("critical")), "{notice}");
+    assert!(served.logs().contains("check state changed"), "{}", served.logs());
+    assert!(!served.logs().contains("s3cret-hook-key"), "the hook's secret reached the log");
+}
