@@ -60,7 +60,11 @@ pub async fn login(
         return Err(AuthError::CrossOrigin("a page from another site may not log you in to runwell"));
     }
     let current = access.current();
-    let session = access.sessions().login(&current.tokens, &form.token)?;
+    let session = access.sessions().login(&current.tokens, &form.token).inspect_err(|error| {
+        // Never the token: only that a login failed, and why.
+        tracing::warn!(%error, "dashboard login refused");
+    })?;
+    tracing::info!(caller = %session.caller.name, role = session.caller.role.as_str(), "dashboard login");
     let location = local_path(form.next.as_deref());
     let mut response = see_other(location);
     let headers = response.headers_mut();
@@ -84,6 +88,7 @@ pub async fn logout(State(access): State<Access>, parts: Parts, body: Bytes) -> 
             return Err(AuthError::Csrf("this CSRF token does not belong to your session: reload the page"));
         }
         access.sessions().logout(id);
+        tracing::info!(caller = %active.caller.name, "dashboard logout");
     }
     let mut response = see_other("/");
     for value in cookie::clear() {
