@@ -20,6 +20,9 @@
 //!   and delays nobody else.
 //! - Lag, from the time a run was due to the moment its probe starts
 //!   (waiting for a permit included), goes into [`Stats`].
+//! - Every change to the states moves the scheduler's [`Generation`] on, so
+//!   what is derived from a snapshot (the API's JSON) can be kept until it
+//!   moves instead of being made again for every request.
 //!
 //! What results mean — thresholds, confirmed state, changes — is
 //! [`state`]'s business. Secrets: the engine redacts what outcomes say, and
@@ -33,6 +36,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -126,6 +130,17 @@ impl From<Resolved> for Scheduled {
     }
 }
 
+/// Which states a [`Scheduler::snapshot`] shows: which scheduler, and how
+/// many changes it had made when the generation was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    scheduler: u64,
+    changes: u64,
+}
+
+/// Numbers each scheduler of the process, so no two share a [`Generation`].
+static SCHEDULERS: AtomicU64 = AtomicU64::new(0);
+
 /// Runs checks on their schedules until shut down or dropped.
 pub struct Scheduler {
     shared: Arc<Shared>,
@@ -133,6 +148,11 @@ pub struct Scheduler {
 
 /// What the scheduler and its tasks share.
 struct Shared {
+    /// This scheduler's number among the process's.
+    id: u64,
+    /// Changes to any state or to the set of checks, counted after each is
+    /// made (with `AcqRel`, so a reader that sees the count sees the change).
+    generation: AtomicU64,
     settings: Settings,
     concurrency: usize,
     /// Replaced on reload: a new secret needs a new redactor.
@@ -169,6 +189,8 @@ impl Scheduler {
     pub fn start(checks: Vec<Scheduled>, options: Options, settings: Settings) -> Scheduler {
         let concurrency = settings.concurrency.max(1);
         let shared = Arc::new(Shared {
+            id: SCHEDULERS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             settings,
             concurrency,
             options: RwLock::new(Arc::new(options)),
@@ -188,6 +210,15 @@ impl Scheduler {
     /// not copied, and a running check copies its own before changing it.
     pub fn snapshot(&self) -> Vec<Arc<CheckState>> {
         read(&self.shared.slots).values().map(|slot| lock(&slot.live).state.clone()).collect()
+    }
+
+    /// Moves on with every change to what [`snapshot`](Self::snapshot)
+    /// shows — a result recorded, a next run moved, checks replaced — and
+    /// names this scheduler: what is derived from a snapshot may be kept and
+    /// used again while the generation stays the same. Read it before taking
+    /// the snapshot, which is then at least as new as the generation says.
+    pub fn generation(&self) -> Generation {
+        Generation { scheduler: self.shared.id, changes: self.shared.generation.load(Ordering::Acquire) }
     }
 
     pub fn state(&self, key: &CheckKey) -> Option<Arc<CheckState>> {
@@ -267,11 +298,13 @@ impl Scheduler {
         for removed in old.into_values() {
             removed.retire();
         }
+        self.shared.changed();
     }
 
     /// Retires every check; returns their (aborted) tasks.
     fn stop(&self) -> Vec<JoinHandle<()>> {
         let slots = std::mem::take(&mut *write(&self.shared.slots));
+        self.shared.changed();
         slots.into_values().filter_map(|slot| slot.retire()).collect()
     }
 }
@@ -312,6 +345,11 @@ impl Shared {
         slot
     }
 
+    /// Counts a change just made to a state or to the set of checks.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn options(&self) -> Arc<Options> {
         read(&self.options).clone()
     }
@@ -331,6 +369,7 @@ impl Shared {
         // nobody has the dashboard open.
         let update = (self.updates.receiver_count() > 0).then(|| sample.clone());
         let change = state.record(sample, &self.settings);
+        self.changed();
         if let Some(sample) = update {
             let _ = self.updates.send(Update { key: state.key.clone(), state: state.state, sample });
         }
@@ -381,6 +420,7 @@ async fn drive(shared: Arc<Shared>, slot: Arc<Slot>, first: Instant) {
             due = shared.next_due(&mut slot_at, slot.interval);
             let mut live = lock(&slot.live);
             Arc::make_mut(&mut live.state).next_at = Some(timestamp(due));
+            shared.changed();
             continue;
         };
         let outcome = {

@@ -141,6 +141,32 @@ async fn local_callers_see_checks_without_tokens() {
     assert_eq!(runbooks[0]["worst"], "unknown");
 }
 
+/// `GET /api/checks` keeps its body between changes: a result recorded
+/// since is served at once, and two servers in one process (one body is
+/// kept for the process) each list their own checks, even when both have
+/// made as many changes.
+#[tokio::test]
+async fn the_check_list_shows_each_new_result_and_only_its_own_servers_checks() {
+    let (fixture, other) = (fixture(false), fixture(false));
+    let listed = |body: &str| {
+        let checks: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        let field = |name: &str| checks[0][name].as_str().expect("a string field").to_owned();
+        (field("target"), field("state"))
+    };
+    let target = |fixture: &Fixture| fixture.state.scheduler.snapshot()[0].target.clone();
+    let (status, body) = send(&fixture.state, Method::GET, "/api/checks", None).await;
+    assert_eq!((status, listed(&body)), (StatusCode::OK, (target(&fixture), "unknown".to_owned())));
+    let (_, body) = send(&other.state, Method::GET, "/api/checks", None).await;
+    assert_eq!(listed(&body), (target(&other), "unknown".to_owned()), "the other server's own check");
+
+    let (status, ran) = send(&fixture.state, Method::POST, "/api/checks/demo/up/run", None).await;
+    assert_eq!(status, StatusCode::OK, "{ran}");
+    let (_, body) = send(&fixture.state, Method::GET, "/api/checks", None).await;
+    assert_eq!(listed(&body), (target(&fixture), "ok".to_owned()), "the new result");
+    let (_, body) = send(&other.state, Method::GET, "/api/checks", None).await;
+    assert_eq!(listed(&body), (target(&other), "unknown".to_owned()), "the other server's check has not run");
+}
+
 #[tokio::test]
 async fn a_viewer_may_not_run_a_check_now_and_an_operator_may() {
     let fixture = fixture(true);

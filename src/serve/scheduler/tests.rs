@@ -226,6 +226,24 @@ async fn check_now_runs_out_of_schedule_and_records_the_result() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_generation_moves_with_every_result_and_reload_and_names_its_scheduler() {
+    let server = Server::start("ok").await;
+    let scheduler = Scheduler::start(vec![check("api", server.port, 3600)], Options::default(), settings());
+    let other = Scheduler::start(vec![check("api", server.port, 3600)], Options::default(), settings());
+    assert_ne!(scheduler.generation(), other.generation(), "each scheduler's generations are its own");
+
+    let before = scheduler.generation();
+    assert_eq!(scheduler.generation(), before, "nothing changed, nothing moved");
+    scheduler.check_now(&key("api")).await.expect("a scheduled check");
+    let recorded = scheduler.generation();
+    assert_ne!(recorded, before, "a result moves it");
+    assert_eq!(other.generation(), other.generation());
+
+    scheduler.replace(vec![check("api", server.port, 3600), check("db", server.port, 3600)], Options::default());
+    assert_ne!(scheduler.generation(), recorded, "a reload moves it");
+}
+
+#[tokio::test(start_paused = true)]
 async fn replace_keeps_unchanged_checks_restarts_changed_ones_and_stops_removed_ones() {
     let (one, two) = (Server::start("ok").await, Server::start("ok").await);
     let checks = vec![check("same", one.port, 10), check("moved", one.port, 10), check("removed", one.port, 10)];
