@@ -330,8 +330,11 @@ impl Server {
             .spawn()
             .expect("start runwell serve");
         // Its first line says where it listens: the port it was given.
+        let mut stdout = BufReader::new(child.stdout.take().expect("the server's stdout"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("the server's stdout")).read_line(&mut line).expect("its address");
+        stdout.read_line(&mut line).expect("its address");
+        // The rest is read and dropped: a closed pipe would stop the server at its next line.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let address = line
             .trim()
             .strip_prefix("listening on http://")
