@@ -183,9 +183,7 @@ fn scheduler_settings(config: &SchedulerConfig) -> Settings {
 async fn serve(settings: &ServeConfig, catalog: Catalog, env: Option<String>, sets: &[String]) -> Result<(), Error> {
     let signalled = shutdown_signal()?;
     let reloads = Reloads::listen(&settings.runbooks);
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| Error::Listen { address: settings.listen, source })?;
+    let listener = listen(settings.listen).map_err(|source| Error::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| Error::Listen { address: settings.listen, source })?;
     let concurrency = settings.scheduler.concurrency.max(1);
     let options = Options { concurrency, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
@@ -280,6 +278,16 @@ async fn serve(settings: &ServeConfig, catalog: Catalog, env: Option<String>, se
     }
     writeln!(anstream::stdout(), "stopped")?;
     Ok(())
+}
+
+/// The listening socket, with a backlog for every dashboard reconnecting at
+/// once after a restart: with tokio's default of 128, a thousand live clients
+/// overflow the queue and wait a second for the kernel to retry them.
+fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
 }
 
 /// Ctrl-C or SIGTERM (what service managers send). Both handlers are
