@@ -211,6 +211,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl AppState {
+    /// Reads the journal off the async threads.
+    async fn journal<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Runs) -> Result<T, crate::journal::Error> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let runs = Arc::clone(&self.runs);
+        blocking(move || read(&runs).map_err(ApiError::from)).await
+    }
+}
+
 /// Runs blocking journal work off the async threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -246,8 +246,7 @@ pub(super) async fn runs(
         None => None,
     };
     let filter = RunFilter { status, limit: Some(query.limit.unwrap_or(100).min(1000)) };
-    let runs = Arc::clone(&state.runs);
-    let list = blocking(move || runs.list(&filter).map_err(ApiError::from)).await?;
+    let list = state.journal(move |runs| runs.list(&filter)).await?;
     Ok(Json(list.into_iter().map(|run| RunView::of(run, &state)).collect()))
 }
 
@@ -256,8 +255,7 @@ pub(super) async fn run(
     State(state): State<AppState>,
     Path(id): Path<RunId>,
 ) -> Result<Json<RunView>, ApiError> {
-    let runs = Arc::clone(&state.runs);
-    let run = blocking(move || runs.run(id).map_err(ApiError::from)).await?;
+    let run = state.journal(move |runs| runs.run(id)).await?;
     Ok(Json(RunView::of(run, &state)))
 }
 
@@ -274,8 +272,7 @@ pub(super) async fn events(
     Path(id): Path<RunId>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    let runs = Arc::clone(&state.runs);
-    let (_, records) = blocking(move || runs.events_after(id, query.after).map_err(ApiError::from)).await?;
+    let (_, records) = state.journal(move |runs| runs.events_after(id, query.after)).await?;
     Ok(Json(records.iter().map(event_json).collect()))
 }
 
@@ -284,8 +281,7 @@ pub(super) async fn report(
     State(state): State<AppState>,
     Path(id): Path<RunId>,
 ) -> Result<Response, ApiError> {
-    let runs = Arc::clone(&state.runs);
-    let text = blocking(move || runs.report(id).map_err(ApiError::from)).await?;
+    let text = state.journal(move |runs| runs.report(id)).await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response())
 }
 

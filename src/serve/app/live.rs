@@ -12,7 +12,6 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -23,7 +22,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
-use super::{ApiError, AppState, blocking};
+use super::{ApiError, AppState};
 use crate::journal::{self, RunId};
 use crate::serve::auth::{Require, at_least};
 use crate::serve::runs::{RunNotice, event_json};
@@ -111,8 +110,7 @@ pub(super) async fn run_stream(
     let after = resumed.or(query.after);
     // Before the first read, so no write between the two goes unnoticed.
     let changes = state.runs.live(run).map(|live| live.changes());
-    let runs = Arc::clone(&state.runs);
-    blocking(move || runs.run(run).map_err(ApiError::from)).await?;
+    state.journal(move |runs| runs.run(run)).await?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let following = Following { state, run, after, changes, question: None, queued: VecDeque::new(), ended: false };
     let stream = futures_util::stream::unfold(following, |mut following| async move {
@@ -136,8 +134,8 @@ impl Following {
     /// Queues what the journal holds past `after`, the question if it
     /// changed, and the end once the run has ended.
     async fn catch_up(&mut self) {
-        let (runs, run, after) = (Arc::clone(&self.state.runs), self.run, self.after);
-        let read = blocking(move || runs.events_after(run, after).map_err(ApiError::from)).await;
+        let (run, after) = (self.run, self.after);
+        let read = self.state.journal(move |runs| runs.events_after(run, after)).await;
         let (record, events) = match read {
             Ok(read) => read,
             Err(error) => {

@@ -4,7 +4,7 @@
 //! What changes while a page is open comes over the streams in `live.rs`,
 //! read by `assets/app.js`.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use super::api::{RunView, procedures, summaries};
-use super::{ApiError, AppState, blocking};
+use super::{ApiError, AppState};
 use crate::journal::{RunFilter, RunId};
 use crate::serve::auth::{Action, Authenticated, Caller, Csrf, CsrfToken, Via};
 
@@ -160,9 +160,7 @@ pub(super) async fn runs(
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
     let Some(Authenticated(caller)) = caller else { return login("/runs") };
-    let runs = Arc::clone(&state.runs);
-    let list =
-        blocking(move || runs.list(&RunFilter { status: None, limit: Some(200) }).map_err(ApiError::from)).await?;
+    let list = state.journal(move |runs| runs.list(&RunFilter { status: None, limit: Some(200) })).await?;
     let views: Vec<RunView> = list.into_iter().map(|run| RunView::of(run, &state)).collect();
     render("runs.html", &frame(&state, &caller, csrf.as_ref()), serde_json::json!({ "runs": views }))
 }
@@ -175,8 +173,7 @@ pub(super) async fn run(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
-    let runs = Arc::clone(&state.runs);
-    let run = blocking(move || runs.run(id).map_err(ApiError::from)).await?;
+    let run = state.journal(move |runs| runs.run(id)).await?;
     let view = RunView::of(run, &state);
     let page = serde_json::json!({
         "run": view,
@@ -193,8 +190,7 @@ pub(super) async fn report(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
-    let runs = Arc::clone(&state.runs);
-    let text = blocking(move || runs.report(id).map_err(ApiError::from)).await?;
+    let text = state.journal(move |runs| runs.report(id)).await?;
     // The report is Markdown too: shown through the runbook renderer, so it
     // gets the same escaping, link rules and step figures.
     let parsed = crate::runbook::parse(std::path::Path::new("report.md"), &text);
