@@ -60,7 +60,7 @@ impl Notice {
         }
     }
 
-    /// Where on the dashboard this is shown: `runs/42`, `checks/RUNBOOK/CHECK`
+    /// Where on the dashboard this is shown: `runs/42`, `runbooks/RUNBOOK`
     /// under `public_url` (which may have a path of its own).
     pub fn link(&self, public_url: &Url) -> Url {
         let mut url = public_url.clone();
@@ -69,8 +69,10 @@ impl Notice {
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty();
             match self {
-                Notice::CheckChanged { runbook, check, .. } => {
-                    path.extend(["checks", runbook, check]);
+                // The runbook's page: the check's live state beside the
+                // document that says what to do about it.
+                Notice::CheckChanged { runbook, .. } => {
+                    path.extend(["runbooks", runbook]);
                 }
                 Notice::RunStarted { run, .. } | Notice::RunFinished { run, .. } => {
                     path.extend(["runs", &run.to_string()]);

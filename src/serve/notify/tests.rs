@@ -185,7 +185,7 @@ async fn webhook_receivers_get_runwells_json() {
             "to": "critical",
             "reason": "cannot connect to 127.0.0.1:8000: connection refused",
             "at": "2026-03-14T03:00:00Z",
-            "url": "https://runwell.example.com/ops/checks/tornado-vpn/admin-api",
+            "url": "https://runwell.example.com/ops/runbooks/tornado-vpn",
         })
     );
     assert_eq!(
@@ -259,7 +259,7 @@ async fn slack_receivers_get_one_line_of_text() {
         assert_eq!(arrival.json(), json!({ "text": text }));
     }
     let texts = [
-        "runwell: <https://runwell.example.com/ops/checks/tornado-vpn/admin-api|tornado-vpn › admin-api> is \
+        "runwell: <https://runwell.example.com/ops/runbooks/tornado-vpn|tornado-vpn › admin-api> is \
          critical (was ok): cannot connect to 127.0.0.1:8000: connection refused",
         "runwell: <https://runwell.example.com/ops/runs/42|run 42> of tornado-vpn › clients-cannot-connect \
          started by alertmanager in prod for VpnClientsFailing {severity=\"critical\"}",
