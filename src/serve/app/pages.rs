@@ -6,8 +6,9 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
@@ -42,7 +43,8 @@ struct Frame<'a> {
     problems: Vec<serde_json::Value>,
 }
 
-fn frame<'a>(state: &AppState, caller: &'a Caller, csrf: Option<&'a CsrfToken>) -> Frame<'a> {
+fn frame<'a>(state: &AppState, visitor: &'a Visitor) -> Frame<'a> {
+    let Visitor { caller, csrf } = visitor;
     let problems = state
         .library
         .current()
@@ -60,8 +62,32 @@ fn frame<'a>(state: &AppState, caller: &'a Caller, csrf: Option<&'a CsrfToken>) 
         caller: &caller.name,
         role: caller.role.as_str(),
         // Only a session needs it: bearer and local callers carry no cookie to forge.
-        csrf: csrf.filter(|_| caller.via == Via::Session).map(CsrfToken::expose),
+        csrf: csrf.as_ref().filter(|_| caller.via == Via::Session).map(CsrfToken::expose),
         problems,
+    }
+}
+
+/// The signed-in caller of a dashboard page and the CSRF token its scripts
+/// send. A browser without a credential is answered with the login form
+/// (401), which brings it back to the page it asked for.
+pub(super) struct Visitor {
+    caller: Caller,
+    csrf: Option<CsrfToken>,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Csrf(csrf) = match Csrf::from_request_parts(parts, state).await {
+            Ok(csrf) => csrf,
+            Err(never) => match never {},
+        };
+        match <Authenticated as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(Some(Authenticated(caller))) => Ok(Visitor { caller, csrf }),
+            Ok(None) => Err(login(parts.uri.path()).into_response()),
+            Err(error) => Err(error.into_response()),
+        }
     }
 }
 
@@ -82,12 +108,7 @@ fn login(next: &str) -> Result<Response, ApiError> {
     Ok((StatusCode::UNAUTHORIZED, Html(html)).into_response())
 }
 
-pub(super) async fn overview(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
-    let Some(Authenticated(caller)) = caller else { return login("/") };
+pub(super) async fn overview(visitor: Visitor, State(state): State<AppState>) -> Result<Response, ApiError> {
     let snapshot = state.scheduler.snapshot();
     let runbooks: Vec<serde_json::Value> = summaries(&state)
         .into_iter()
@@ -115,17 +136,14 @@ pub(super) async fn overview(
             })
         })
         .collect();
-    render("overview.html", &frame(&state, &caller, csrf.as_ref()), serde_json::json!({ "runbooks": runbooks }))
+    render("overview.html", &frame(&state, &visitor), serde_json::json!({ "runbooks": runbooks }))
 }
 
 pub(super) async fn runbook(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
+    visitor: Visitor,
     State(state): State<AppState>,
     Path(name): Path<String>,
-    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
     let catalog = state.library.current();
     let entry = catalog.entry(&name).ok_or_else(|| ApiError::UnknownRunbook(name.clone()))?;
     let snapshot = state.scheduler.snapshot();
@@ -149,53 +167,42 @@ pub(super) async fn runbook(
         "procedures": procedures(entry),
         "environments": front.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
         "vars": vars,
-        "may_check": state.access.permits(&caller, &Action::CheckNow).is_ok(),
+        "may_check": state.access.permits(&visitor.caller, &Action::CheckNow).is_ok(),
     });
-    render("runbook.html", &frame(&state, &caller, csrf.as_ref()), page)
+    render("runbook.html", &frame(&state, &visitor), page)
 }
 
-pub(super) async fn runs(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
-    let Some(Authenticated(caller)) = caller else { return login("/runs") };
+pub(super) async fn runs(visitor: Visitor, State(state): State<AppState>) -> Result<Response, ApiError> {
     let list = state.journal(move |runs| runs.list(&RunFilter { status: None, limit: Some(200) })).await?;
     let views: Vec<RunView> = list.into_iter().map(|run| RunView::of(run, &state)).collect();
-    render("runs.html", &frame(&state, &caller, csrf.as_ref()), serde_json::json!({ "runs": views }))
+    render("runs.html", &frame(&state, &visitor), serde_json::json!({ "runs": views }))
 }
 
 pub(super) async fn run(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
+    visitor: Visitor,
     State(state): State<AppState>,
     Path(id): Path<RunId>,
-    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
     let run = state.journal(move |runs| runs.run(id)).await?;
     let view = RunView::of(run, &state);
     let page = serde_json::json!({
         "run": view,
-        "may_abort": state.access.permits(&caller, &Action::Abort).is_ok(),
+        "may_abort": state.access.permits(&visitor.caller, &Action::Abort).is_ok(),
     });
-    render("run.html", &frame(&state, &caller, csrf.as_ref()), page)
+    render("run.html", &frame(&state, &visitor), page)
 }
 
 pub(super) async fn report(
-    caller: Option<Authenticated>,
-    Csrf(csrf): Csrf,
+    visitor: Visitor,
     State(state): State<AppState>,
     Path(id): Path<RunId>,
-    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let Some(Authenticated(caller)) = caller else { return login(uri.path()) };
     let text = state.journal(move |runs| runs.report(id)).await?;
     // The report is Markdown too: shown through the runbook renderer, so it
     // gets the same escaping, link rules and step figures.
     let parsed = crate::runbook::parse(std::path::Path::new("report.md"), &text);
     let html = crate::serve::render::render(&parsed.runbook, &text);
-    render("report.html", &frame(&state, &caller, csrf.as_ref()), serde_json::json!({ "id": id, "html": html }))
+    render("report.html", &frame(&state, &visitor), serde_json::json!({ "id": id, "html": html }))
 }
 
 /// The stylesheet and the script, compiled in.
