@@ -14,20 +14,8 @@ scripts/setup --bench
 cargo build --release --quiet
 runwell=$PWD/target/release/runwell
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # url
-  for _ in $(seq 1 500); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.02; done
-  echo "bench: $1 did not come up" >&2; exit 1
-}
+# shellcheck source=bench/common.sh
+. "$PWD/bench/common.sh"
 
 # nginx: one JSON health body, as the seeds' services answer.
 nginx_port=$(free_port)
