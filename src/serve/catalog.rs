@@ -27,7 +27,6 @@ use super::render;
 use super::scheduler::Scheduled;
 use crate::cli::{self, files};
 use crate::lint::{self, Context};
-use crate::runbook::front_matter::Alert;
 use crate::runbook::{Diagnostic, Parsed, Runbook, Severity};
 use crate::template::{self, Redactor, Values};
 
@@ -95,8 +94,6 @@ pub struct Entry {
     pub checks: Vec<Scheduled>,
     /// Masks this runbook's secret values in anything shown.
     pub redactor: Redactor,
-    /// The alert rules that start its procedures.
-    pub alerts: Vec<Alert>,
 }
 
 /// Hand-written so that neither the rendered checks nor the redactor —
@@ -110,7 +107,6 @@ impl fmt::Debug for Entry {
             .field("source", &format_args!("{} bytes", self.source.len()))
             .field("diagnostics", &self.diagnostics.len())
             .field("checks", &self.checks.len())
-            .field("alerts", &self.alerts.len())
             .finish_non_exhaustive()
     }
 }
@@ -350,7 +346,6 @@ fn prepare(
         name: runbook.name.clone(),
         path: runbook.path.clone(),
         title: runbook.title.clone(),
-        alerts: runbook.front_matter.alerts.clone(),
         checks,
         redactor: secrets.redactor().clone(),
         html: html.into(),
