@@ -25,7 +25,7 @@ use crate::serve::auth::Access;
 use crate::serve::catalog::Catalog;
 use crate::serve::config::{Config as ServeConfig, SchedulerConfig};
 use crate::serve::notify::{Notifier, OnError};
-use crate::serve::runs::Runs;
+use crate::serve::runs::{Defaults, Runs};
 use crate::serve::scheduler::{Scheduler, Settings};
 use crate::serve::triggers::Triggers;
 
@@ -188,7 +188,8 @@ async fn serve(settings: &ServeConfig, catalog: Catalog, env: Option<String>, se
     let concurrency = settings.scheduler.concurrency.max(1);
     let options = Options { concurrency, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
     let scheduler = Arc::new(Scheduler::start(catalog.checks(), options, scheduler_settings(&settings.scheduler)));
-    let runs = Arc::new(Runs::open(settings.database.clone()).map_err(Error::Journal)?);
+    let defaults = Defaults { env: env.clone(), sets: sets.to_vec() };
+    let runs = Arc::new(Runs::open(settings.database.clone()).map_err(Error::Journal)?.with_defaults(defaults));
     let triggers = Arc::new(Triggers::new(alerting::rules(&catalog), settings.alerts.clone()));
     let notifier = (!settings.notify.is_empty()).then(|| {
         let on_error: OnError = Arc::new(|error| tracing::warn!(%error, "a notification was not delivered"));

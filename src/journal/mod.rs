@@ -22,7 +22,7 @@ mod tests;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-pub use chain::{Break, Problem, Verification, content_sha256};
+pub use chain::{Break, Problem, Verification, content_sha256, hex};
 pub use model::{Event, NewRun, Record, Run, RunFilter, RunId, RunInfo, Status, StepOutcome, StepOutput, Stream};
 pub use output::{CHUNK, DEFAULT_CAP, OutputCapture};
 pub use process::{ProcessIdentity, host_name};

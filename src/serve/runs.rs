@@ -267,6 +267,19 @@ pub struct Runs {
     started: AtomicU64,
     finished: Mutex<BTreeMap<&'static str, u64>>,
     notices: broadcast::Sender<RunNotice>,
+    /// What `runwell serve --env … --set …` gives runs that do not say.
+    defaults: Defaults,
+}
+
+/// The environment and `--set` values of `runwell serve`, which its checks
+/// use: a run started without an environment (every alert-triggered run
+/// whose rule names none) runs in the same one, so the dashboard's checks
+/// and its runs look at the same systems. A run's own `values` win over
+/// the `--set` ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defaults {
+    pub env: Option<String>,
+    pub sets: Vec<String>,
 }
 
 impl std::fmt::Debug for Runs {
@@ -291,7 +304,21 @@ impl Runs {
             started: AtomicU64::new(0),
             finished: Mutex::new(BTreeMap::new()),
             notices: broadcast::Sender::new(256),
+            defaults: Defaults::default(),
         })
+    }
+
+    /// Runs that name no environment run in `defaults.env`, with
+    /// `defaults.sets` under their own values.
+    #[must_use]
+    pub fn with_defaults(mut self, defaults: Defaults) -> Runs {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The environment a run asking for `requested` runs in.
+    pub fn environment(&self, requested: Option<String>) -> Option<String> {
+        requested.or_else(|| self.defaults.env.clone())
     }
 
     /// The journal's file.
@@ -314,7 +341,8 @@ impl Runs {
     /// before the first step is checked first: the procedure, options,
     /// values every step needs. Blocks on the journal: call it from
     /// `spawn_blocking`.
-    pub fn start(self: &Arc<Self>, runnable: &Runnable, request: StartRequest) -> Result<RunId, StartError> {
+    pub fn start(self: &Arc<Self>, runnable: &Runnable, mut request: StartRequest) -> Result<RunId, StartError> {
+        request.env = self.environment(request.env.take());
         if self.draining.is_cancelled() {
             return Err(StartError::Draining);
         }
@@ -337,7 +365,8 @@ impl Runs {
             can_ask: true,
         };
         let steps = runner::reachable(runbook, index, &prepare)?;
-        let sets: Vec<String> = request.values.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        let own = request.values.iter().map(|(name, value)| format!("{name}={value}"));
+        let sets: Vec<String> = self.defaults.sets.iter().cloned().chain(own).collect();
         let values = Values::resolve(runbook, request.env.as_deref(), &sets)?;
         let missing = runner::missing_values(&steps, &values);
         if !missing.is_empty() {

@@ -322,7 +322,8 @@ pub(super) async fn start(
 
 /// Starts `body` for `caller` if the policy lets them: a dry run needs only
 /// what a read-only run needs, since it runs nothing that writes.
-pub(super) async fn start_run(state: &AppState, caller: &Caller, body: StartBody) -> Result<RunId, ApiError> {
+pub(super) async fn start_run(state: &AppState, caller: &Caller, mut body: StartBody) -> Result<RunId, ApiError> {
+    body.env = state.runs.environment(body.env.take());
     let catalog = state.library.current();
     let entry = catalog.entry(&body.runbook).ok_or_else(|| ApiError::UnknownRunbook(body.runbook.clone()))?;
     if let Some(env) = &body.env
