@@ -203,6 +203,11 @@ fn through_alert(site: &Site, respond: &Respond, labels: &BTreeMap<String, Strin
             return Ok(true);
         }
         let question = &view["question"];
+        if !question.is_null() && answered == 0 {
+            // Nobody was asked anything before the diagnosis had run.
+            diagnosed(&SqliteStore::open(&site.journal)?, id, respond)
+                .context("the run asked its first question before its diagnosis ran")?;
+        }
         if !question.is_null() && question["id"].as_u64() >= Some(answered) {
             answered = question["id"].as_u64().unwrap_or_default() + 1;
             answer(site, id, question, &mut options)?;
@@ -255,6 +260,28 @@ fn answer<'a>(
     let (status, text) = site.api_post(&format!("/api/runs/{run}/answer"), &body)?;
     if status != 204 {
         bail!("answering question {id} of run {run}: {status} {text}");
+    }
+    Ok(())
+}
+
+/// Every evidence step of `run` has finished.
+fn diagnosed(store: &SqliteStore, run: RunId, respond: &Respond) -> anyhow::Result<()> {
+    let events = store.events(run)?;
+    let mut started = BTreeMap::new();
+    let mut finished = std::collections::BTreeSet::new();
+    for record in &events {
+        match &record.event {
+            Event::StepStarted { step, id, .. } => {
+                started.insert(*step, id.as_str());
+            }
+            Event::StepFinished { step, .. } => {
+                finished.insert(started.get(step).copied().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    for name in respond.evidence.keys() {
+        anyhow::ensure!(finished.contains(name.as_str()), "step `{name}` had not run");
     }
     Ok(())
 }

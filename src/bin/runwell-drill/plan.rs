@@ -107,6 +107,7 @@ pub struct Respond {
     pub alert: Option<BTreeMap<String, String>>,
     /// Step name → a regex its output in the journal must match: the
     /// diagnosis's evidence.
+    #[serde(default)]
     pub evidence: BTreeMap<String, Pattern>,
     /// Steps that must have run and succeeded: the resolution.
     #[serde(default)]

@@ -18,6 +18,15 @@ use serde_json::{Value, json};
 
 use crate::serve::{Service, Shared, port_open, redis};
 
+/// Tornado's microservices that keep a pid file beside the master's.
+const TORNADO_SERVICES: [&str; 5] = ["auth", "session", "ipam", "wg-manager", "key-rotator"];
+
+/// The Redis set of unallocated tunnel addresses (the example's `ipam_pool_key`).
+const IPAM_POOL: &str = "tornado:ipam:free";
+
+/// A key the IPAM service keeps in Redis to notice Redis lost its data.
+const IPAM_MARKER: &str = "tornado:ipam:initialised";
+
 /// The streams the push gateway reads; it creates them (with its consumer group) on start.
 const GATEWAY_STREAMS: [&str; 2] = ["gateway:session-events", "gateway:client-events"];
 
@@ -70,11 +79,18 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
     match service.persona.as_str() {
         "tornado" => {
             fs::write(service.dir.join("run/wg-interfaces"), "wg0 wg1\n")?;
+            // One process plays every microservice: each has its pid file,
+            // which the key rotator signals.
+            for name in TORNADO_SERVICES {
+                fs::write(service.dir.join(format!("run/tornado/{name}.pid")), format!("{}\n", std::process::id()))?;
+            }
+            log(service, "key-rotator: rotation ok, current key jwt-current, overlap 3600 s");
             // The session service's log lines the sessions incident counts.
             for (session, reason) in [("4f1c", "heartbeat_lost"), ("9a0e", "heartbeat_lost"), ("b7d2", "hard_cleanup")]
             {
                 log(service, &format!("session-service: session {session} ended reason={reason}"));
             }
+            rebuild_ipam_pool(service, true).await;
         }
         "push-gateway" => ensure_streams(service).await,
         _ => {}
@@ -83,12 +99,15 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
 }
 
 /// Keeps doing what the real service keeps doing: the gateway recreates its
-/// streams when Redis comes back empty.
+/// streams when Redis comes back empty; Tornado's IPAM service refills its
+/// address pool then.
 pub async fn background(service: std::sync::Arc<Service>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        if service.persona == "push-gateway" {
-            ensure_streams(&service).await;
+        match service.persona.as_str() {
+            "push-gateway" => ensure_streams(&service).await,
+            "tornado" => rebuild_ipam_pool(&service, false).await,
+            _ => {}
         }
     }
 }
@@ -123,6 +142,22 @@ fn log(service: &Service, message: &str) {
     if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = std::io::Write::write_all(&mut file, format!("{} {message}\n", jiff::Timestamp::now()).as_bytes());
     }
+}
+
+/// The IPAM service fills its free address pool when it starts and when
+/// Redis lost its data (its marker key is gone: a restart without
+/// persistence). A pool emptied while Redis kept running (leaked
+/// addresses) stays empty until Tornado restarts, as the runbook says.
+async fn rebuild_ipam_pool(service: &Service, starting: bool) {
+    let Some((port, password)) = &service.redis else { return };
+    let marked = redis(*port, password.as_deref(), &[&["SET", IPAM_MARKER, "1", "NX"]]).await;
+    if !starting && marked.as_deref().and_then(<[String]>::first).is_none_or(|reply| reply != "+OK") {
+        return;
+    }
+    let addresses: Vec<String> = (2..=254).map(|host| format!("10.8.0.{host}")).collect();
+    let mut command = vec!["SADD", IPAM_POOL];
+    command.extend(addresses.iter().map(String::as_str));
+    let _ = redis(*port, password.as_deref(), &[&command]).await;
 }
 
 async fn ensure_streams(service: &Service) {
