@@ -4,6 +4,7 @@
 mod alertmanager;
 mod browser;
 mod check;
+mod drills;
 mod examples;
 mod fixtures;
 mod fuzz_regressions;

@@ -119,7 +119,13 @@ impl Tally {
             }
             Err(error) => {
                 self.failed += 1;
-                println!("FAIL  {system:<17} {drill:<34} {seconds:>5.1} s  {error:#}");
+                // The first line says what failed; what runwell showed follows, indented.
+                let text = format!("{error:#}");
+                let mut lines = text.lines();
+                println!("FAIL  {system:<17} {drill:<34} {seconds:>5.1} s  {}", lines.next().unwrap_or_default());
+                for line in lines {
+                    println!("      {line}");
+                }
             }
         }
         let _ = std::io::stdout().flush();

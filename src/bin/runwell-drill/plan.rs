@@ -167,15 +167,53 @@ impl System {
     pub fn load(path: &Path) -> anyhow::Result<System> {
         let name = path.file_stem().and_then(|s| s.to_str()).context("a drill file is named SYSTEM.toml")?.to_owned();
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let file: File = toml::from_str(&text).with_context(|| format!("{} is not a drill file", path.display()))?;
+        System::parse(name, &text).with_context(|| format!("{} is not a drill file", path.display()))
+    }
+
+    /// Reads the drills of system `name` from `text`.
+    pub fn parse(name: String, text: &str) -> anyhow::Result<System> {
+        let file: File = toml::from_str(text)?;
         let mut seen = std::collections::BTreeSet::new();
         let mut drills = Vec::new();
         for written in file.drills {
             if !seen.insert(written.name.clone()) {
-                bail!("{}: two drills are named `{}`", path.display(), written.name);
+                bail!("two drills are named `{}`", written.name);
             }
-            drills.push(Drill::try_from(written).with_context(|| path.display().to_string())?);
+            drills.push(Drill::try_from(written)?);
         }
         Ok(System { name, drills })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, System};
+
+    fn error(text: &str) -> String {
+        format!("{:#}", System::parse("demo".into(), text).expect_err("refused"))
+    }
+
+    const INCIDENT: &str = "[[drill]]\nname = \"down\"\nincident = \"it is down\"\ninject = \"true\"\n\
+        [drill.detect]\nexit = 2\nchecks = { api = \"critical: status is 5\\\\d\\\\d\" }\n\
+        [drill.respond]\nprocedure = \"restart\"\nevidence = { look = \"down\" }\n";
+
+    #[test]
+    fn an_incident_drill_reads_its_state_and_reason_pattern() {
+        let system = System::parse("demo".into(), INCIDENT).expect("a drill file");
+        let Kind::Incident(incident) = &system.drills[0].kind else { panic!("an incident drill") };
+        let api = &incident.detect.checks["api"];
+        assert_eq!(api.state, "critical");
+        assert!(api.reason.as_ref().is_some_and(|r| r.is_match("status is 503")));
+        assert!(incident.respond.alert.is_none() && incident.respond.options.is_empty());
+    }
+
+    #[test]
+    fn mistakes_in_a_drill_file_are_named() {
+        assert!(error(&INCIDENT.replace("critical:", "broken:")).contains("`broken` is not a check state"));
+        assert!(error(&format!("{INCIDENT}{INCIDENT}")).contains("two drills are named `down`"));
+        assert!(error(&INCIDENT.replace("exit = 2", "exit = 2\nexits = 3")).contains("unknown field `exits`"));
+        assert!(error(&INCIDENT.replace("\"down\" }", "\"(\" }")).contains("regex parse error"));
+        let both = format!("{INCIDENT}[drill.lint]\nreplace = \"a\"\nwith = \"b\"\nexit = 1\nfinds = \"b\"\n");
+        assert!(error(&both).contains("drill `down` needs either `inject`, `detect` and `respond`, or `lint` alone"));
     }
 }

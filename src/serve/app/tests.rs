@@ -15,7 +15,7 @@ use crate::check::{self, Options};
 use crate::serve::auth::Access;
 use crate::serve::catalog::Catalog;
 use crate::serve::config::Config;
-use crate::serve::runs::Runs;
+use crate::serve::runs::{Defaults, Runs};
 use crate::serve::scheduler::{Scheduler, Settings};
 
 const VIEWER: &str = "vera-token-Zk3mQ9zLx7vT3nB8fK2";
@@ -48,19 +48,26 @@ fn config(tokens: bool) -> Config {
 /// A runbook `demo` with one check, `up`, against a live listener, and
 /// procedures to run.
 fn fixture(tokens: bool) -> Fixture {
+    fixture_with(tokens, "", Defaults::default())
+}
+
+/// [`fixture`] with `front` added to the runbook's front matter and
+/// `runwell serve --env/--set` defaults for its runs.
+fn fixture_with(tokens: bool, front: &str, defaults: Defaults) -> Fixture {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port");
     let port = listener.local_addr().expect("its address").port();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("demo.md");
     let text = format!(
-        "---\nrunbook: demo\n---\n# Demo service\n\n```checks\n- name: up\n  layer: App\n  tcp: 127.0.0.1:{port}\n```\n\n{PROCEDURES}"
+        "---\nrunbook: demo\n{front}---\n# Demo service\n\n```checks\n- name: up\n  layer: App\n  tcp: 127.0.0.1:{port}\n```\n\n{PROCEDURES}"
     );
     std::fs::write(&path, &text).expect("the runbook is written");
-    let catalog = Catalog::load(std::slice::from_ref(&path), None, &[]).expect("the runbook loads");
+    let catalog =
+        Catalog::load(std::slice::from_ref(&path), defaults.env.as_deref(), &defaults.sets).expect("the runbook loads");
     let options = Options { concurrency: 4, timeout: check::DEFAULT_TIMEOUT, redactor: catalog.redactor() };
     let settings = Settings { default_interval: std::time::Duration::from_secs(3600), ..Settings::default() };
     let scheduler = Scheduler::start(catalog.checks(), options, settings);
-    let runs = Runs::open(dir.path().join("journal.db")).expect("a journal");
+    let runs = Runs::open(dir.path().join("journal.db")).expect("a journal").with_defaults(defaults);
     let state = AppState {
         access: Access::new(&config(tokens)),
         scheduler: Arc::new(scheduler),
@@ -76,7 +83,8 @@ fn fixture(tokens: bool) -> Fixture {
 /// that asks first, and a wipe that is destructive.
 const PROCEDURES: &str = "## Look around\n\n```sh\necho looking\n```\n\n\
 ## Restart\n\n```sh {confirm=\"restart it?\"}\necho restarted\n```\n\n\
-## Wipe\n\n```sh\nrm -rf /nonexistent/runwell-test-wipe\n```\n";
+## Wipe\n\n```sh\nrm -rf /nonexistent/runwell-test-wipe\n```\n\n\
+## Greet\n\n```sh\necho {{ greeting }} {{ who }}\n```\n";
 
 async fn send(state: &AppState, method: Method, uri: &str, token: Option<&str>) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri);
@@ -323,6 +331,33 @@ async fn starting_a_run_needs_a_token_and_the_role_its_environment_asks() {
     let events: serde_json::Value = serde_json::from_str(&events).unwrap();
     let output: String = events.as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
     assert_eq!(output, "looking\n");
+}
+
+/// Regression: runs started by the API or an alert used the runbook's
+/// default values even when `runwell serve --env lab` checked the lab, so
+/// a triggered incident run looked at production.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_without_an_environment_runs_in_the_servers() {
+    let front = "vars:\n  greeting: hello\n  who: world\nenvironments:\n  lab: { greeting: lab-hello }\n";
+    let defaults = Defaults { env: Some("lab".into()), sets: vec!["who=drill".into()] };
+    let fixture = fixture_with(true, front, defaults);
+    let state = &fixture.state;
+    let output = async |body: serde_json::Value| {
+        let (status, answer) = send_json(state, "/api/runs", Some(OPERATOR), &body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        let id = answer["id"].as_i64().expect("a run id");
+        let view = until(state, id, ended).await;
+        assert_eq!(view["status"], "succeeded", "{view}");
+        let (_, events) = send(state, Method::GET, &format!("/api/runs/{id}/events"), Some(VIEWER)).await;
+        let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+        let text: String = events.as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
+        (view["environment"].clone(), text)
+    };
+    let greet = serde_json::json!({"runbook": "demo", "procedure": "greet"});
+    assert_eq!(output(greet).await, (serde_json::json!("lab"), "lab-hello drill\n".to_owned()));
+    // The run's own values win over the server's `--set`.
+    let greet = serde_json::json!({"runbook": "demo", "procedure": "greet", "values": {"who": "otto"}});
+    assert_eq!(output(greet).await, (serde_json::json!("lab"), "lab-hello otto\n".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
