@@ -42,6 +42,7 @@ pub fn incident(site: &Site, incident: &Incident) -> anyhow::Result<Passed> {
         detect(site, &incident.detect).context("detection, the second time")?;
         let run = through_alert(site, &incident.respond, labels).context("the procedure through the alert")?;
         site.alert(labels, false).context("resolving the alert")?;
+        resolution_heard(site, run).context("the alert's resolution")?;
         green(site).context("after the alert's run")?;
         report(site, run).context("the alert run's report")?;
         runs.push(run);
@@ -225,6 +226,29 @@ fn through_alert(site: &Site, respond: &Respond, labels: &BTreeMap<String, Strin
     }
     examine(&store, id, respond)?;
     Ok(id)
+}
+
+/// `runwell serve` heard the alert that started `run` resolve.
+fn resolution_heard(site: &Site, run: RunId) -> anyhow::Result<()> {
+    let history = site.api_get("/api/alerts")?;
+    let started = |record: &&serde_json::Value| {
+        record["outcomes"].as_array().into_iter().flatten().any(|o| o["kind"] == "started" && o["run"] == run)
+    };
+    let fingerprint = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(started)
+        .map(|record| record["fingerprint"].clone())
+        .with_context(|| format!("no alert in the server's history started run {run}: {history}"))?;
+    wait_for("the server to hear the alert resolve", Duration::from_secs(30), || {
+        let history = site.api_get("/api/alerts")?;
+        Ok(history
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["fingerprint"] == fingerprint && r["status"] == "resolved"))
+    })
 }
 
 fn latest(site: &Site) -> anyhow::Result<Option<i64>> {
