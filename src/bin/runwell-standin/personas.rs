@@ -40,7 +40,8 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
         ("tornado", "client") => Router::new().route("/health", get(|| async { Json(json!({"status": "ok"})) })),
         ("push-gateway", "public") => Router::new()
             .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-            .route("/readyz", get(gateway_ready)),
+            // Process-local, as the real gateway's: it does not ask Redis after start-up.
+            .route("/readyz", get(|| async { Json(json!({"status": "ready"})) })),
         ("push-gateway", "admin") => Router::new().route("/metrics", get(metrics)),
         ("axiomdb-gateway", _) => Router::new()
             .route("/health", get(axiomdb_health))
@@ -76,8 +77,32 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
                 log(service, &format!("session-service: session {session} ended reason={reason}"));
             }
         }
-        "push-gateway" => ensure_streams(service).await,
+        "push-gateway" => {
+            gateway_config(service)?;
+            ensure_streams(service).await;
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The push gateway's start-up checks on `etc/gateway.env`, which fail fast
+/// as the real ones do: removed settings are refused, and the response
+/// signer key must be a PKCS#8 Ed25519 key (`openssl pkey` says which it is).
+fn gateway_config(service: &Service) -> anyhow::Result<()> {
+    let env = fs::read_to_string(service.dir.join("etc/gateway.env"))?;
+    let setting = |name: &str| env.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix('='));
+    for removed in ["GATEWAY_REDIS_TLS_ENABLED", "GATEWAY_REDIS_USERNAME"] {
+        if setting(removed).is_some() {
+            log(service, &format!("startup failed: `{removed}` is no longer accepted"));
+            anyhow::bail!("`{removed}` is no longer accepted");
+        }
+    }
+    let key = setting("GATEWAY_RESPONSE_SIGNER_PRIVATE_KEY_PEM_PATH").unwrap_or_default();
+    let output = std::process::Command::new("openssl").args(["pkey", "-noout", "-text", "-in", key]).output()?;
+    if !String::from_utf8_lossy(&output.stdout).starts_with("ED25519 Private-Key") {
+        log(service, &format!("startup failed: cannot load the response signer key `{key}` as Ed25519"));
+        anyhow::bail!("cannot load the response signer key `{key}` as Ed25519");
     }
     Ok(())
 }
@@ -93,14 +118,19 @@ pub async fn background(service: std::sync::Arc<Service>) {
     }
 }
 
-/// SIGHUP: reread the configuration (Sentinel validates it and counts the outcome).
+/// SIGHUP: reread the configuration. Sentinel validates it, keeps the
+/// previous one when it does not validate, counts the outcome and logs it
+/// in its own words (`Configuration reload completed`).
 pub fn reload(service: &Service) {
     let outcome = match &service.config {
         Some(config) => {
             match fs::read_to_string(config).map_err(|e| e.to_string()).and_then(|t| crate::shims::validate_kdl(&t)) {
                 Ok(()) => "success",
                 Err(error) => {
-                    log(service, &format!("configuration reload failed: {error}"));
+                    log(
+                        service,
+                        &format!("ERROR Configuration reload failed: {error}; keeping the previous configuration"),
+                    );
                     "failure"
                 }
             }
@@ -110,7 +140,13 @@ pub fn reload(service: &Service) {
     if let Ok(mut counters) = service.counters.lock() {
         *counters.entry(format!("reload_{outcome}")).or_default() += 1.0;
     }
-    log(service, &format!("reload: {outcome}"));
+    if service.persona == "sentinel-proxy" {
+        if outcome == "success" {
+            log(service, "INFO Configuration reload completed");
+        }
+    } else {
+        log(service, &format!("reload: {outcome}"));
+    }
 }
 
 /// A line in the service's log (Sentinel's log file; the lab's log for the others).
@@ -198,14 +234,6 @@ async fn restart_wg_manager(State(shared): State<Shared>, headers: HeaderMap) ->
             (StatusCode::ACCEPTED, Json(json!({"service": "wg-manager", "status": "restarting"}))).into_response()
         }
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": error.to_string()}))).into_response(),
-    }
-}
-
-async fn gateway_ready(State(shared): State<Shared>) -> Response {
-    if redis_ok(&shared.service).await {
-        Json(json!({"status": "ready"})).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "redis": "unreachable"}))).into_response()
     }
 }
 
