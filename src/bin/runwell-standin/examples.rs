@@ -31,6 +31,9 @@ pub struct Plan {
     pub tls: bool,
     /// Ed25519 private keys to make.
     pub keys: Vec<PathBuf>,
+    /// `(key, copy)`: a made key's copy where the lab's secret store keeps it
+    /// (what an operator reinstalls the key from).
+    pub key_copies: Vec<(PathBuf, PathBuf)>,
     /// Files to write: path, contents, whether only the owner may read it.
     pub files: Vec<(PathBuf, String, bool)>,
 }
@@ -67,6 +70,7 @@ pub fn plan(example: &str, dir: &Path) -> anyhow::Result<Plan> {
         nginx: Vec::new(),
         tls: false,
         keys: Vec::new(),
+        key_copies: Vec::new(),
         files: Vec::new(),
     };
     let b = Builder { dir };
@@ -116,6 +120,7 @@ fn push_gateway(plan: &mut Plan, b: &Builder) -> anyhow::Result<()> {
         ("env_file".into(), b.path("etc/gateway.env").display().to_string()),
         ("signer_key".into(), b.path("etc/response-signer.pem").display().to_string()),
         ("candidate_env".into(), b.path("etc/gateway.env.new").display().to_string()),
+        ("signer_key_source".into(), b.path("secrets/response-signer.pem").display().to_string()),
     ];
     b.redis(plan, 17101, Some(&redis_password), "");
     let mut gateway = b.standin(
@@ -124,14 +129,25 @@ fn push_gateway(plan: &mut Plan, b: &Builder) -> anyhow::Result<()> {
         "push-gateway",
         &[("public", 17102), ("grpc", 17103), ("admin", 17104)],
     );
-    gateway.env = vec![("STANDIN_REDIS".into(), "17101".into()), ("STANDIN_REDIS_PASSWORD".into(), redis_password)];
+    gateway.env =
+        vec![("STANDIN_REDIS".into(), "17101".into()), ("STANDIN_REDIS_PASSWORD".into(), redis_password.clone())];
     plan.lab.parts.push(gateway);
     plan.keys = vec![b.path("etc/response-signer.pem")];
-    let env = "# push-gateway environment (stand-in lab)\nGATEWAY_HTTP_ADDR=127.0.0.1:17102\n\
-               GATEWAY_GRPC_ADDR=127.0.0.1:17103\nGATEWAY_ADMIN_HTTP_ADDR=127.0.0.1:17104\n\
-               GATEWAY_REDIS_URL=redis://127.0.0.1:17101/0\n";
+    // The secret store's copy, which the runbook reinstalls a broken key from.
+    plan.key_copies = vec![(b.path("etc/response-signer.pem"), b.path("secrets/response-signer.pem"))];
+    // The settings the gateway reads, named as the real one names them.
+    let env = format!(
+        "# push-gateway environment (stand-in lab)\n\
+         GATEWAY_PUBLIC_HTTP_ADDR=127.0.0.1:17102\nGATEWAY_AUTHENTICATED_GRPC_ADDR=127.0.0.1:17103\n\
+         GATEWAY_ADMIN_HTTP_ADDR=127.0.0.1:17104\nGATEWAY_REDIS_MASTER_ADDR=127.0.0.1:17101\n\
+         GATEWAY_REDIS_PASSWORD={redis_password}\nGATEWAY_REDIS_DB=0\n\
+         GATEWAY_SESSION_EVENTS_REDIS_STREAM=gateway:session-events\n\
+         GATEWAY_CLIENT_EVENTS_REDIS_STREAM=gateway:client-events\n\
+         GATEWAY_RESPONSE_SIGNER_PRIVATE_KEY_PEM_PATH={}\n",
+        b.path("etc/response-signer.pem").display()
+    );
     for name in ["etc/gateway.env", "etc/gateway.env.prev", "etc/gateway.env.new"] {
-        plan.files.push((b.path(name), env.to_owned(), true));
+        plan.files.push((b.path(name), env.clone(), true));
     }
     Ok(())
 }
@@ -183,12 +199,14 @@ fn sentinel(plan: &mut Plan, b: &Builder) {
         ("log_file".into(), b.path("log/sentinel/sentinel.log").display().to_string()),
         ("log_dir".into(), b.path("log/sentinel").display().to_string()),
     ];
+    // The upstream pool's one target: what the proxy's health checks probe and its requests go to.
+    plan.lab.parts.push(b.standin("api-backend", "api-backend", "api-backend", &[("api", 17303)]));
     let mut proxy = b.standin("sentinel", "sentinel-proxy", "sentinel", &[("proxy", 17301), ("admin", 17302)]);
     proxy.env = vec![("STANDIN_CONFIG".into(), b.path("etc/config.kdl").display().to_string())];
     plan.lab.parts.push(proxy);
     let config = "// Sentinel configuration (stand-in lab)\nserver {\n    listen \"127.0.0.1:17301\"\n}\n\
                   metrics {\n    listen \"127.0.0.1:17302\"\n}\nupstreams {\n    upstream \"api-backend\" {\n\
-                  \x20       target \"127.0.0.1:17301\"\n        health-check interval=\"5s\"\n    }\n}\n";
+                  \x20       target \"127.0.0.1:17303\"\n        health-check interval=\"5s\"\n    }\n}\n";
     for name in ["etc/config.kdl", "etc/config.kdl.last-good", "etc/config.kdl.new"] {
         plan.files.push((b.path(name), config.to_owned(), false));
     }

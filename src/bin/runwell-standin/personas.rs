@@ -49,7 +49,8 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
         ("tornado", "client") => Router::new().route("/health", get(|| async { Json(json!({"status": "ok"})) })),
         ("push-gateway", "public") => Router::new()
             .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-            .route("/readyz", get(gateway_ready)),
+            // Process-local, as the real gateway's: it does not ask Redis after start-up.
+            .route("/readyz", get(|| async { Json(json!({"status": "ready"})) })),
         ("push-gateway", "admin") => Router::new().route("/metrics", get(metrics)),
         ("axiomdb-gateway", _) => Router::new()
             .route("/health", get(axiomdb_health))
@@ -64,6 +65,9 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
             .route("/metrics", get(metrics))
             .route("/admin/upstreams/{upstream}/health", get(upstream_health))
             .route("/admin/upstreams/{upstream}/check", post(upstream_health)),
+        ("api-backend", _) => Router::new()
+            .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+            .fallback(|| async { "answered by api-backend\n" }),
         ("app", _) => Router::new()
             .route("/health/live", get(|| async { Json(json!({"status": "alive"})) }))
             .route("/health/ready", get(app_ready))
@@ -92,8 +96,33 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
             }
             rebuild_ipam_pool(service, true).await;
         }
-        "push-gateway" => ensure_streams(service).await,
+        "sentinel-proxy" => load_targets(service)?,
+        "push-gateway" => {
+            gateway_config(service)?;
+            ensure_streams(service).await;
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The push gateway's start-up checks on `etc/gateway.env`, which fail fast
+/// as the real ones do: removed settings are refused, and the response
+/// signer key must be a PKCS#8 Ed25519 key (`openssl pkey` says which it is).
+fn gateway_config(service: &Service) -> anyhow::Result<()> {
+    let env = fs::read_to_string(service.dir.join("etc/gateway.env"))?;
+    let setting = |name: &str| env.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix('='));
+    for removed in ["GATEWAY_REDIS_TLS_ENABLED", "GATEWAY_REDIS_USERNAME"] {
+        if setting(removed).is_some() {
+            log(service, &format!("startup failed: `{removed}` is no longer accepted"));
+            anyhow::bail!("`{removed}` is no longer accepted");
+        }
+    }
+    let key = setting("GATEWAY_RESPONSE_SIGNER_PRIVATE_KEY_PEM_PATH").unwrap_or_default();
+    let output = std::process::Command::new("openssl").args(["pkey", "-noout", "-text", "-in", key]).output()?;
+    if !String::from_utf8_lossy(&output.stdout).starts_with("ED25519 Private-Key") {
+        log(service, &format!("startup failed: cannot load the response signer key `{key}` as Ed25519"));
+        anyhow::bail!("cannot load the response signer key `{key}` as Ed25519");
     }
     Ok(())
 }
@@ -112,14 +141,19 @@ pub async fn background(service: std::sync::Arc<Service>) {
     }
 }
 
-/// SIGHUP: reread the configuration (Sentinel validates it and counts the outcome).
+/// SIGHUP: reread the configuration. Sentinel validates it, keeps the
+/// previous one when it does not validate, counts the outcome and logs it
+/// in its own words (`Configuration reload completed`).
 pub fn reload(service: &Service) {
     let outcome = match &service.config {
         Some(config) => {
             match fs::read_to_string(config).map_err(|e| e.to_string()).and_then(|t| crate::shims::validate_kdl(&t)) {
                 Ok(()) => "success",
                 Err(error) => {
-                    log(service, &format!("configuration reload failed: {error}"));
+                    log(
+                        service,
+                        &format!("ERROR Configuration reload failed: {error}; keeping the previous configuration"),
+                    );
                     "failure"
                 }
             }
@@ -129,7 +163,49 @@ pub fn reload(service: &Service) {
     if let Ok(mut counters) = service.counters.lock() {
         *counters.entry(format!("reload_{outcome}")).or_default() += 1.0;
     }
-    log(service, &format!("reload: {outcome}"));
+    if service.persona == "sentinel-proxy" {
+        if outcome == "success" {
+            let _ = load_targets(service);
+            log(service, "INFO Configuration reload completed");
+        }
+    } else {
+        log(service, &format!("reload: {outcome}"));
+    }
+}
+
+/// The upstream targets of the configuration Sentinel runs with: read at
+/// start and at each reload that validates, kept when one does not.
+static TARGETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn load_targets(service: &Service) -> anyhow::Result<()> {
+    let Some(config) = &service.config else { return Ok(()) };
+    let text = fs::read_to_string(config)?;
+    let targets = text
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("target \"")?.split('"').next().map(str::to_owned))
+        .collect();
+    if let Ok(mut loaded) = TARGETS.lock() {
+        *loaded = targets;
+    }
+    Ok(())
+}
+
+/// Each target and whether it accepts a connection now: Sentinel's active
+/// health check.
+async fn probe_targets() -> Vec<(String, bool)> {
+    let targets = TARGETS.lock().map(|t| t.clone()).unwrap_or_default();
+    let mut probed = Vec::new();
+    for target in targets {
+        let connect = tokio::net::TcpStream::connect(target.clone());
+        let up = matches!(tokio::time::timeout(std::time::Duration::from_millis(500), connect).await, Ok(Ok(_)));
+        probed.push((target, up));
+    }
+    probed
+}
+
+/// The pool is healthy while one of its targets is.
+async fn pool_healthy() -> bool {
+    probe_targets().await.iter().any(|(_, up)| *up)
 }
 
 /// A line in the service's log (Sentinel's log file; the lab's log for the others).
@@ -236,14 +312,6 @@ async fn restart_wg_manager(State(shared): State<Shared>, headers: HeaderMap) ->
     }
 }
 
-async fn gateway_ready(State(shared): State<Shared>) -> Response {
-    if redis_ok(&shared.service).await {
-        Json(json!({"status": "ready"})).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "redis": "unreachable"}))).into_response()
-    }
-}
-
 async fn axiomdb_health(State(shared): State<Shared>) -> Response {
     let (pg, redis) = (postgres_ok(&shared.service).await, redis_ok(&shared.service).await);
     let body = json!({"status": if pg && redis { "healthy" } else { "degraded" }, "version": "1.2.3", "postgres": word(pg), "redis": word(redis)});
@@ -274,19 +342,27 @@ async fn app_db(State(shared): State<Shared>) -> Response {
     }
 }
 
+/// A request through the proxy: 502 when no target of the pool answers.
 async fn proxied(State(shared): State<Shared>) -> Response {
+    let healthy = pool_healthy().await;
     if let Ok(mut counters) = shared.service.counters.lock() {
-        *counters.entry("requests_2xx".into()).or_default() += 1.0;
+        *counters.entry(if healthy { "requests_2xx" } else { "requests_502" }.into()).or_default() += 1.0;
     }
-    (StatusCode::OK, "proxied to api-backend by the Sentinel stand-in\n").into_response()
+    if healthy {
+        (StatusCode::OK, "proxied to api-backend by the Sentinel stand-in\n").into_response()
+    } else {
+        log(&shared.service, "ERROR upstream api-backend: no healthy target; answered 502");
+        (StatusCode::BAD_GATEWAY, "no healthy target in upstream api-backend\n").into_response()
+    }
 }
 
 async fn upstream_health(State(shared): State<Shared>, Path(upstream): Path<String>) -> Response {
     let fault = shared.fault.lock().map(|f| f.clone()).unwrap_or_default();
-    let healthy =
-        fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).is_none_or(|v| *v >= 1.0);
-    Json(json!({"upstream": upstream, "healthy": healthy, "targets": [{"address": "127.0.0.1:17301", "healthy": healthy}]}))
-        .into_response()
+    let overridden = fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).copied();
+    let targets = probe_targets().await;
+    let healthy = overridden.map_or(targets.iter().any(|(_, up)| *up), |v| v >= 1.0);
+    let targets: Vec<Value> = targets.iter().map(|(address, up)| json!({"address": address, "healthy": up})).collect();
+    Json(json!({"upstream": upstream, "healthy": healthy, "targets": targets})).into_response()
 }
 
 /// Prometheus text exposition of the service's series, with the fault's overrides.
@@ -294,16 +370,23 @@ async fn metrics(State(shared): State<Shared>) -> Response {
     let counters = shared.service.counters.lock().map(|c| c.clone()).unwrap_or_default();
     let count = |name: &str| counters.get(name).copied().unwrap_or(0.0);
     let series: Vec<(&str, &str, String, f64)> = if shared.service.persona == "sentinel-proxy" {
+        // The breaker opens while the pool has no healthy target.
+        let healthy = f64::from(u8::from(pool_healthy().await));
         vec![
-            ("sentinel_upstream_health", "gauge", "upstream=\"api-backend\"".into(), 1.0),
-            ("sentinel_circuit_breaker_state", "gauge", "upstream=\"api-backend\"".into(), 0.0),
+            ("sentinel_upstream_health", "gauge", "upstream=\"api-backend\"".into(), healthy),
+            ("sentinel_circuit_breaker_state", "gauge", "upstream=\"api-backend\"".into(), 1.0 - healthy),
             (
                 "sentinel_requests_total",
                 "counter",
                 "upstream=\"api-backend\",status=\"200\"".into(),
                 count("requests_2xx"),
             ),
-            ("sentinel_requests_total", "counter", "upstream=\"api-backend\",status=\"502\"".into(), 0.0),
+            (
+                "sentinel_requests_total",
+                "counter",
+                "upstream=\"api-backend\",status=\"502\"".into(),
+                count("requests_502"),
+            ),
             ("sentinel_config_reloads_total", "counter", "result=\"success\"".into(), count("reload_success")),
             ("sentinel_config_reloads_total", "counter", "result=\"failure\"".into(), count("reload_failure")),
         ]

@@ -71,6 +71,13 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
     for key in &plan.keys {
         prepare::ed25519_key(key)?;
     }
+    for (key, copy) in &plan.key_copies {
+        if let Some(parent) = copy.parent() {
+            fs::create_dir_all(parent)?;
+            fs::set_permissions(parent, fs::Permissions::from_mode(0o700))?;
+        }
+        fs::copy(key, copy)?;
+    }
     if plan.tls {
         prepare::certificates(&dir.join("tls"))?;
     }
