@@ -267,15 +267,15 @@ pub fn kubectl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
 }
 
 /// `-n NS` / `--namespace NS` / `--namespace=NS` out of `args`, and the other words.
-fn namespace_and_words(args: &[String]) -> (String, Vec<&str>) {
-    let mut namespace = "default".to_owned();
+fn namespace_and_words(args: &[String]) -> (&str, Vec<&str>) {
+    let mut namespace = "default";
     let mut words = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         if arg == "-n" || arg == "--namespace" {
-            namespace = iter.next().cloned().unwrap_or_default();
+            namespace = iter.next().map_or("", String::as_str);
         } else if let Some(ns) = arg.strip_prefix("--namespace=") {
-            namespace = ns.to_owned();
+            namespace = ns;
         } else if !arg.starts_with('-') {
             words.push(arg.as_str());
         }
