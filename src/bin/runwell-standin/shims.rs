@@ -243,14 +243,46 @@ pub fn cmctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// `kubectl [-n NAMESPACE] describe certificate NAME`: the certificate NGINX
-/// serves in the template's lab, as cert-manager's status shows it.
+/// `kubectl` in the template's lab: `describe certificate NAME` (the
+/// certificate NGINX serves, as cert-manager's status shows it) and
+/// `rollout restart|status deployment/NAME` (the lab part whose unit is
+/// NAME, restarted as a rollout would replace its pods).
 pub fn kubectl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
     let (namespace, words) = namespace_and_words(args);
-    let ["describe", "certificate" | "certificates" | "cert", name] = words.as_slice() else {
-        eprintln!("kubectl (runwell stand-in): only `kubectl describe certificate NAME` is stood up in this lab");
-        return Ok(1);
-    };
+    match words.as_slice() {
+        ["describe", "certificate" | "certificates" | "cert", name] => describe_certificate(dir, namespace, name),
+        ["rollout", verb @ ("restart" | "status"), target] => {
+            let name = target.strip_prefix("deployment/").or_else(|| target.strip_prefix("deploy/")).unwrap_or(target);
+            let lab = Lab::load(dir)?;
+            let Some(part) = lab.part_for_unit(name) else {
+                eprintln!("Error from server (NotFound): deployments.apps \"{name}\" not found");
+                return Ok(1);
+            };
+            if *verb == "restart" {
+                let code = control("restart", name, part, &lab);
+                if code == 0 {
+                    println!("deployment.apps/{name} restarted");
+                }
+                Ok(code)
+            } else if matches!(part.state(), State::Running(_)) {
+                println!("deployment \"{name}\" successfully rolled out");
+                Ok(0)
+            } else {
+                eprintln!("error: deployment \"{name}\" exceeded its progress deadline");
+                Ok(1)
+            }
+        }
+        _ => {
+            eprintln!(
+                "kubectl (runwell stand-in): only `describe certificate NAME` and `rollout restart|status \
+                 deployment/NAME` are stood up in this lab"
+            );
+            Ok(1)
+        }
+    }
+}
+
+fn describe_certificate(dir: &Path, namespace: &str, name: &str) -> anyhow::Result<u8> {
     let output = std::process::Command::new("openssl")
         .args(["x509", "-noout", "-enddate", "-issuer", "-in"])
         .arg(dir.join("tls/server.pem"))
