@@ -394,7 +394,13 @@ fn axiomdb_connection_incident_diagnoses_in_a_dry_run_then_terminates_behind_a_t
     let outcomes = steps(&store, 3);
     assert_eq!(
         outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-        ["connections-by-db-and-state", "long-idle-sessions", "terminate-idle"]
+        [
+            "connections-by-db-and-state",
+            "long-idle-sessions",
+            "pgbouncer-pools-now",
+            "terminate-idle",
+            "connections-freed"
+        ]
     );
     assert!(outcomes.iter().all(|(_, o)| *o == StepOutcome::Succeeded), "{outcomes:?}");
     let report = crate::test::runwell().args(["report", "3", "--db", db]).output().unwrap();

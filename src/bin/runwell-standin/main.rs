@@ -91,6 +91,22 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The `cmctl renew CERTIFICATE` shim in DIR/bin (service-template).
+    #[command(hide = true)]
+    Cmctl {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The `kubectl describe certificate` / `rollout restart|status` shim in DIR/bin (service-template).
+    #[command(hide = true)]
+    Kubectl {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The `sentinel-proxy --validate --config FILE` shim in DIR/bin.
     #[command(hide = true)]
     SentinelProxy {
@@ -114,6 +130,8 @@ fn main() -> ExitCode {
         Command::Systemctl { dir, args } => shims::systemctl(&dir, &args),
         Command::Wg { dir, args } => shims::wg(&dir, &args),
         Command::Journalctl { dir, args } => shims::journalctl(&dir, &args),
+        Command::Cmctl { dir, args } => shims::cmctl(&dir, &args),
+        Command::Kubectl { dir, args } => shims::kubectl(&dir, &args),
         Command::SentinelProxy { args } => Ok(shims::sentinel_proxy(&args)),
     };
     match result {

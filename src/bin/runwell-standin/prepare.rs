@@ -161,24 +161,25 @@ pub fn certificates(dir: &Path) -> anyhow::Result<()> {
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
          keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
     )?;
-    run(Command::new("openssl").current_dir(dir).args([
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
+    issue_server_certificate(dir, 90)?;
+    fs::set_permissions(dir.join("server.key"), fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+/// Signs `dir/server.csr` with the lab's CA into `dir/server.pem`, valid
+/// `days`: what `up` does, and what the template lab's `cmctl renew` does.
+pub fn issue_server_certificate(dir: &Path, days: u32) -> anyhow::Result<()> {
+    run(Command::new("openssl").current_dir(dir).args(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem"]).args([
         "-CAkey",
         "ca.key",
         "-CAcreateserial",
         "-days",
-        "90",
+        &days.to_string(),
         "-extfile",
         "server.ext",
         "-out",
         "server.pem",
     ]))?;
-    fs::set_permissions(dir.join("server.key"), fs::Permissions::from_mode(0o600))?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Shims for the tools a runbook calls that this container cannot run for
 //! real: `systemctl` (there is no systemd here), `journalctl` (no journal),
-//! `wg` (no WireGuard interfaces) and `sentinel-proxy --validate`. `DIR/bin` holds a small
+//! `wg` (no WireGuard interfaces), `sentinel-proxy --validate`, and for the
+//! template's lab `cmctl renew` and `kubectl describe certificate` (no
+//! Kubernetes, no cert-manager). `DIR/bin` holds a small
 //! script for each that calls back into this binary with the lab's directory.
 //!
 //! They answer from the lab's state, so a drill that stops a part or kills
@@ -217,6 +219,100 @@ pub fn journalctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// `cmctl renew [-n NAMESPACE] CERTIFICATE`: what cert-manager does for a
+/// forced renewal in the template's lab — the lab's CA issues NGINX's
+/// certificate again (90 days) and NGINX reloads it.
+pub fn cmctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let (namespace, names) = namespace_and_words(args);
+    let [verb, certificate] = names.as_slice() else {
+        eprintln!("cmctl (runwell stand-in): only `cmctl renew CERTIFICATE` is stood up in this lab");
+        return Ok(1);
+    };
+    if *verb != "renew" {
+        eprintln!("cmctl (runwell stand-in): `{verb}` is not stood up in this lab; `renew` is");
+        return Ok(1);
+    }
+    crate::prepare::issue_server_certificate(&dir.join("tls"), 90)?;
+    let lab = Lab::load(dir)?;
+    let nginx =
+        lab.part_for_unit("nginx").ok_or_else(|| anyhow::anyhow!("the lab has no NGINX to serve the certificate"))?;
+    nginx.signal(Signal::SIGHUP)?;
+    println!("Manually triggered issuance of Certificate {namespace}/{certificate}");
+    Ok(0)
+}
+
+/// `kubectl` in the template's lab: `describe certificate NAME` (the
+/// certificate NGINX serves, as cert-manager's status shows it) and
+/// `rollout restart|status deployment/NAME` (the lab part whose unit is
+/// NAME, restarted as a rollout would replace its pods).
+pub fn kubectl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let (namespace, words) = namespace_and_words(args);
+    match words.as_slice() {
+        ["describe", "certificate" | "certificates" | "cert", name] => describe_certificate(dir, namespace, name),
+        ["rollout", verb @ ("restart" | "status"), target] => {
+            let name = target.strip_prefix("deployment/").or_else(|| target.strip_prefix("deploy/")).unwrap_or(target);
+            let lab = Lab::load(dir)?;
+            let Some(part) = lab.part_for_unit(name) else {
+                eprintln!("Error from server (NotFound): deployments.apps \"{name}\" not found");
+                return Ok(1);
+            };
+            if *verb == "restart" {
+                let code = control("restart", name, part, &lab);
+                if code == 0 {
+                    println!("deployment.apps/{name} restarted");
+                }
+                Ok(code)
+            } else if matches!(part.state(), State::Running(_)) {
+                println!("deployment \"{name}\" successfully rolled out");
+                Ok(0)
+            } else {
+                eprintln!("error: deployment \"{name}\" exceeded its progress deadline");
+                Ok(1)
+            }
+        }
+        _ => {
+            eprintln!(
+                "kubectl (runwell stand-in): only `describe certificate NAME` and `rollout restart|status \
+                 deployment/NAME` are stood up in this lab"
+            );
+            Ok(1)
+        }
+    }
+}
+
+fn describe_certificate(dir: &Path, namespace: &str, name: &str) -> anyhow::Result<u8> {
+    let output = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-enddate", "-issuer", "-in"])
+        .arg(dir.join("tls/server.pem"))
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).unwrap_or("?").trim().to_owned();
+    println!(
+        "Name:         {name}\nNamespace:    {namespace}\nKind:         Certificate\nSpec:\n  Dns Names:\n    localhost\n\
+         \x20 Issuer Ref:   {}\nStatus:\n  Conditions:\n    Type:    Ready\n    Status:  True\n  Not After:  {}",
+        field("issuer="),
+        field("notAfter=")
+    );
+    Ok(0)
+}
+
+/// `-n NS` / `--namespace NS` / `--namespace=NS` out of `args`, and the other words.
+fn namespace_and_words(args: &[String]) -> (&str, Vec<&str>) {
+    let mut namespace = "default";
+    let mut words = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "-n" || arg == "--namespace" {
+            namespace = iter.next().map_or("", String::as_str);
+        } else if let Some(ns) = arg.strip_prefix("--namespace=") {
+            namespace = ns;
+        } else if !arg.starts_with('-') {
+            words.push(arg.as_str());
+        }
+    }
+    (namespace, words)
 }
 
 /// `sentinel-proxy --validate --config FILE`: a KDL well-formedness check

@@ -100,6 +100,9 @@ fn prepare_files(plan: &Plan, exe: &Path) -> anyhow::Result<()> {
     if lab.example == "sentinel-proxy" {
         shims.push("sentinel-proxy");
     }
+    if lab.example == "service-template" {
+        shims.extend(["cmctl", "kubectl"]);
+    }
     for shim in shims {
         let dir_arg = if shim == "sentinel-proxy" { String::new() } else { format!(" --dir {}", quoted(dir)) };
         let path = dir.join("bin").join(shim);
