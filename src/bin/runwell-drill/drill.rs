@@ -196,6 +196,7 @@ fn through_alert(site: &Site, respond: &Respond, labels: &BTreeMap<String, Strin
     }
     let mut options = respond.options.iter();
     let mut answered = 0;
+    let mut first_asked = None;
     let mut finished = serde_json::Value::Null;
     wait_for("the run to end", RUN, || {
         let view = site.api_get(&format!("/api/runs/{id}"))?;
@@ -204,10 +205,10 @@ fn through_alert(site: &Site, respond: &Respond, labels: &BTreeMap<String, Strin
             return Ok(true);
         }
         let question = &view["question"];
-        if !question.is_null() && answered == 0 {
-            // Nobody was asked anything before the diagnosis had run.
-            diagnosed(&SqliteStore::open(&site.journal)?, id, respond)
-                .context("the run asked its first question before its diagnosis ran")?;
+        if !question.is_null() && first_asked.is_none() {
+            // What the journal held when a person was first needed.
+            let events = SqliteStore::open(&site.journal)?.events(id)?;
+            first_asked = Some(events.last().map_or(0, |record| record.seq));
         }
         if !question.is_null() && question["id"].as_u64() >= Some(answered) {
             answered = question["id"].as_u64().unwrap_or_default() + 1;
@@ -225,6 +226,10 @@ fn through_alert(site: &Site, respond: &Respond, labels: &BTreeMap<String, Strin
         bail!("run {id} was started by `{operator}`, not by the alert");
     }
     examine(&store, id, respond)?;
+    if let Some(seq) = first_asked {
+        diagnosed_by_itself(&store, id, respond, seq)
+            .context("the run asked a person before its read-only diagnosis had run")?;
+    }
     Ok(id)
 }
 
@@ -288,24 +293,29 @@ fn answer<'a>(
     Ok(())
 }
 
-/// Every evidence step of `run` has finished.
-fn diagnosed(store: &SqliteStore, run: RunId, respond: &Respond) -> anyhow::Result<()> {
-    let events = store.events(run)?;
-    let mut started = BTreeMap::new();
-    let mut finished = std::collections::BTreeSet::new();
-    for record in &events {
-        match &record.event {
-            Event::StepStarted { step, id, .. } => {
-                started.insert(*step, id.as_str());
+/// Every read-only evidence step of `run` had finished by journal event
+/// `seq`, when the run first asked a person: an alert's run diagnoses by
+/// itself. (Evidence from the resolution's own steps comes later.)
+fn diagnosed_by_itself(store: &SqliteStore, run: RunId, respond: &Respond, seq: u64) -> anyhow::Result<()> {
+    let mut steps = BTreeMap::new();
+    let mut done_by = BTreeMap::new();
+    for record in store.events(run)? {
+        match record.event {
+            Event::StepStarted { step, id, safety, .. } => {
+                steps.insert(step, (id, safety));
             }
             Event::StepFinished { step, .. } => {
-                finished.insert(started.get(step).copied().unwrap_or_default());
+                if let Some((id, _)) = steps.get(&step) {
+                    done_by.entry(id.clone()).or_insert(record.seq);
+                }
             }
             _ => {}
         }
     }
-    for name in respond.evidence.keys() {
-        anyhow::ensure!(finished.contains(name.as_str()), "step `{name}` had not run");
+    for (id, safety) in steps.values() {
+        if safety == "read" && respond.evidence.contains_key(id) && done_by.get(id).is_none_or(|&at| at > seq) {
+            bail!("step `{id}` had not run");
+        }
     }
     Ok(())
 }
