@@ -217,6 +217,25 @@ fn alerts(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
                 ),
             ));
         }
+        for (name, template) in &alert.values {
+            if runbook.front_matter.vars.iter().all(|v| v.name != *name) {
+                out.push(Diagnostic::error(
+                    RULE,
+                    alert.location,
+                    format!(
+                        "alert sets `{name}`, which is not declared under `vars`{}",
+                        hint(name, runbook.front_matter.vars.iter().map(|v| v.name.as_str()))
+                    ),
+                ));
+            }
+            if let Err(error) = minijinja::Environment::new().template_from_str(template) {
+                out.push(Diagnostic::error(
+                    RULE,
+                    alert.location,
+                    format!("alert value `{name}` is no valid template: {error}"),
+                ));
+            }
+        }
         if let Some(env) = &alert.env
             && !runbook.front_matter.environments.iter().any(|e| e.name == *env)
         {

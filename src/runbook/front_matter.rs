@@ -19,7 +19,7 @@ const CONNECTION_KEYS: &[&str] = &["url", "username", "password"];
 const SERVICE_KEYS: &[&str] = &["after", "check", "checks", "unit", "start", "stop", "restart", "description"];
 const SECRET_KEYS: &[&str] = &["env", "file", "description"];
 const VAR_KEYS: &[&str] = &["default", "description"];
-const ALERT_KEYS: &[&str] = &["match", "run", "env", "allow", "option"];
+const ALERT_KEYS: &[&str] = &["match", "run", "env", "allow", "option", "values"];
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FrontMatter {
@@ -115,6 +115,9 @@ pub struct Alert {
     pub env: Option<String>,
     /// The most a triggered run may do without a person: `read` by default.
     pub allow: Safety,
+    /// Variable → template of the alert's labels (`"{{ labels.branch }}"`):
+    /// the values the run gets from the alert.
+    pub values: Vec<(String, String)>,
     pub location: Location,
 }
 
@@ -514,12 +517,29 @@ impl Reader<'_> {
                 Safety::Read
             }
         };
+        let values = match get(node, "values") {
+            None => Vec::new(),
+            Some(values) => {
+                if let Some(pairs) = values.as_mapping() {
+                    pairs.iter().filter_map(|(k, v)| Some((k.as_scalar_string()?, v.as_scalar_string()?))).collect()
+                } else {
+                    self.error(
+                        values.location,
+                        "`values` must map variables to templates of the alert's labels: \
+                         `{ branch: \"{{ labels.branch }}\" }`"
+                            .to_owned(),
+                    );
+                    Vec::new()
+                }
+            }
+        };
         Some(Alert {
             matchers,
             run: run_node.as_scalar_string().unwrap_or_default(),
             run_location: run_node.location,
             env: get(node, "env").and_then(Node::as_scalar_string),
             allow,
+            values,
             location: node.location,
         })
     }

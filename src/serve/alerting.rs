@@ -52,10 +52,11 @@ impl AlertHook for AlertRuns {
 impl AlertRuns {
     fn act(&self, decision: Decision, by: &str) -> serde_json::Value {
         match decision {
-            Decision::Start { fingerprint, runbook, procedure, env, allow, alert } => {
+            Decision::Start { fingerprint, runbook, procedure, env, allow, values, alert } => {
                 let catalog = self.library.current();
-                let started = match catalog.entry(&runbook) {
-                    Some(entry) => {
+                let started = match (catalog.entry(&runbook), values) {
+                    (_, Err(why)) => Err(why),
+                    (Some(entry), Ok(values)) => {
                         let runnable = Runnable {
                             runbook: Arc::clone(&entry.runbook),
                             path: entry.path.clone(),
@@ -64,6 +65,7 @@ impl AlertRuns {
                         let request = StartRequest {
                             procedure: procedure.clone(),
                             env,
+                            values: values.into_iter().collect(),
                             by: by.to_owned(),
                             allow: Some(allow),
                             trigger: Some(format!("alert {alert} (fingerprint {fingerprint})")),
@@ -71,7 +73,7 @@ impl AlertRuns {
                         };
                         self.runs.start(&runnable, request).map_err(|error| error.to_string())
                     }
-                    None => Err(format!("runbook `{runbook}` is no longer loaded")),
+                    (None, Ok(_)) => Err(format!("runbook `{runbook}` is no longer loaded")),
                 };
                 match started {
                     Ok(run) => {

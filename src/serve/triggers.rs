@@ -95,6 +95,9 @@ pub enum Decision {
         env: Option<String>,
         /// The most the run may do without a person.
         allow: Safety,
+        /// The values the rule takes from the alert's labels, or why they
+        /// could not be taken (the run must not start then).
+        values: Result<Vec<(String, String)>, String>,
         alert: AlertSummary,
     },
     /// A run for this alert and runbook is still going; `run` is `None`
@@ -349,6 +352,37 @@ impl Triggers {
     }
 }
 
+/// The longest value a label may give a run.
+const MAX_LABEL_VALUE: usize = 256;
+
+/// Renders each `values` template of a rule with the alert's labels
+/// (`{{ labels.branch }}`). A label the template names but the alert lacks
+/// is an error, and so is a value with characters beyond letters, digits
+/// and `._:/@-`: labels come from outside, and a value lands in commands,
+/// queries and URLs. Quoting protects a shell step; this also keeps a label
+/// from reshaping a connection URL or a SQL identifier.
+fn values_from(templates: &[(String, String)], labels: &Labels) -> Result<Vec<(String, String)>, String> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let context = minijinja::context! { labels => labels };
+    templates
+        .iter()
+        .map(|(name, template)| {
+            let value = environment
+                .render_str(template, &context)
+                .map_err(|error| format!("the alert gives no value for `{name}` ({template}): {error}"))?;
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "._:/@-".contains(c);
+            if value.is_empty() || value.len() > MAX_LABEL_VALUE || !value.chars().all(allowed) {
+                return Err(format!(
+                    "the alert's value for `{name}` is {value:?}: a value taken from a label must be 1 to \
+                     {MAX_LABEL_VALUE} letters, digits or `._:/@-`"
+                ));
+            }
+            Ok((name.clone(), value))
+        })
+        .collect()
+}
+
 impl State {
     /// Drops reservations never reported and starts out of the window.
     fn forget_stale(&mut self, now: Timestamp) {
@@ -406,6 +440,7 @@ impl State {
                 procedure: rule.alert.run,
                 env: rule.alert.env,
                 allow: rule.alert.allow.min(self.config.allow),
+                values: values_from(&rule.alert.values, &alert.labels),
                 alert: summary.clone(),
             });
         }
@@ -527,7 +562,12 @@ pub mod fuzzing {
         let rule = |runbook: &str, matchers: &[(&str, &str)]| {
             let matchers = matchers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
             let (run, env, location) = ("fix".to_owned(), None, Location::default());
-            Rule::new(runbook, Alert { matchers, run, run_location: location, env, allow: Safety::Write, location })
+            // Every rule takes a value from the labels, so the fuzzer feeds the renderer too.
+            let values = vec![("target".to_owned(), "{{ labels.instance }}-{{ labels.alertname }}".to_owned())];
+            Rule::new(
+                runbook,
+                Alert { matchers, run, run_location: location, env, allow: Safety::Write, values, location },
+            )
         };
         let rules = vec![rule("a", &[("alertname", "A")]), rule("b", &[("severity", "critical")])];
         let triggers = Triggers::new(rules, AlertsConfig { max_runs_per_hour: 3, allow: Safety::Read });

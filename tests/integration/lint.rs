@@ -177,6 +177,26 @@ fn alerts_must_name_a_procedure() {
 }
 
 #[test]
+fn alert_values_must_set_declared_variables_with_valid_templates() {
+    let doc = "---\nvars:\n  branch: { description: the branch }\nalerts:\n  - match: { alertname: Stuck }\n    run: unstick\n\
+               \x20   values: { brnch: \"{{ labels.branch }}\", branch: \"{{ labels.branch \" }\n---\n# Ops\n\n## Unstick\n\n\
+               ```sh\necho {{ branch }}\n```\n";
+    let output = Test::new().file("rb.md", doc).args(&["lint", "rb.md"]).status(1).run();
+    assert!(
+        output.stdout.contains(
+            "error[references]: alert sets `brnch`, which is not declared under `vars` (did you mean `branch`?)"
+        ),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("error[references]: alert value `branch` is no valid template"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
 fn unknown_attributes_and_keys_get_did_you_mean() {
     let doc = "---\nenviroments: {}\ntitle: Kept for Hugo\nweight: 3\nowner_slack: \"#ops\"\n---\n# Ops\n\n```sh {confrim}\nuptime\n```\n\n```checks\n- name: api\n  http: http://127.0.0.1/\n  expct: status == 200\n```\n";
     let output = Test::new().file("rb.md", doc).args(&["lint", "rb.md"]).status(1).run();

@@ -27,6 +27,7 @@ fn rule(runbook: &str, matchers: &[(&str, &str)], run: &str, allow: Safety) -> R
             run_location: Location::default(),
             env: None,
             allow,
+            values: Vec::new(),
             location: Location::default(),
         },
     )
@@ -241,7 +242,7 @@ fn a_start_carries_the_rule_and_the_alert() {
     let mut labels = VPN.to_vec();
     labels.push(("instance", "vpn1:9100"));
     let decisions = triggers.receive(&payload(vec![alert(AlertStatus::Firing, "5fbb51e2b8a4b4a3", &labels)]), t0());
-    let [Decision::Start { fingerprint, runbook, procedure, env, allow, alert }] = decisions.as_slice() else {
+    let [Decision::Start { fingerprint, runbook, procedure, env, allow, alert, .. }] = decisions.as_slice() else {
         panic!("one start: {decisions:?}")
     };
     assert_eq!(
@@ -424,6 +425,7 @@ fn a_resolved_alert_is_reported_once_to_each_run_started_for_it() {
                 procedure: "triage".into(),
                 env: None,
                 allow: Safety::Read,
+                values: Ok(Vec::new()),
                 alert: AlertSummary::of(&alert(AlertStatus::Firing, "a", VPN)),
             },
         ],
@@ -586,4 +588,33 @@ fn the_fuzz_target_holds_on_the_sample_and_on_odd_bodies() {
 fn triggers_can_be_shared_between_tasks() {
     fn shared<T: Send + Sync>() {}
     shared::<Triggers>();
+}
+
+#[test]
+fn a_rule_takes_values_from_the_alerts_labels() {
+    let mut migration = rule("axiomdb", &[("alertname", "MigrationStuck")], "stuck-migration", Safety::Read);
+    migration.alert.values = vec![
+        ("branch_db".into(), "branch_{{ labels.branch }}".into()),
+        ("migration".into(), "{{ labels.migration }}".into()),
+    ];
+    let triggers = Triggers::new(vec![migration], config(60, Safety::Read));
+    let start = |fingerprint: &str, labels: &[(&str, &str)]| {
+        let decisions = triggers.receive(&payload(vec![alert(AlertStatus::Firing, fingerprint, labels)]), t0());
+        let [Decision::Start { values, .. }] = decisions.as_slice() else { panic!("one start: {decisions:?}") };
+        values.clone()
+    };
+    let labels = [("alertname", "MigrationStuck"), ("branch", "demo"), ("migration", "20261124_add_plan")];
+    assert_eq!(
+        start("a", &labels),
+        Ok(vec![("branch_db".into(), "branch_demo".into()), ("migration".into(), "20261124_add_plan".into())])
+    );
+    // A label the rule needs is missing: no run, and the reason names it.
+    let error = start("b", &labels[..2]).expect_err("no value for migration");
+    assert!(error.contains("the alert gives no value for `migration`"), "{error}");
+    // A label that would reshape a command, a URL or a query is refused.
+    for hostile in ["demo; rm -rf /", "demo?host=evil.example", "demo' OR '1'='1", "", &"x".repeat(300)] {
+        let labels = [("alertname", "MigrationStuck"), ("branch", "b"), ("migration", hostile)];
+        let error = start(&format!("c{}", hostile.len()), &labels).expect_err(hostile);
+        assert!(error.contains("a value taken from a label must be 1 to 256"), "{error}");
+    }
 }
