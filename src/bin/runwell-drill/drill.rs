@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use runwell::journal::{Event, RunFilter, RunId, SqliteStore, Status, StepOutcome, Store as _, Stream};
 
-use crate::plan::{Detect, Incident, Lint, Respond};
+use crate::plan::{Detect, Incident, Lint, Respond, Services};
 use crate::site::{Site, wait_for};
 
 /// How long a lab may take to come back to green after a resolution.
@@ -48,6 +48,66 @@ pub fn incident(site: &Site, incident: &Incident) -> anyhow::Result<Passed> {
         runs.push(run);
     }
     Ok(Passed { runs })
+}
+
+/// `runwell stop` then `runwell start`: each goes through the services in
+/// its tiers' order, a tier only after the one before it ended (and, for
+/// start, passed its gate); the checks see the stack down in between and
+/// green after.
+pub fn services(site: &Site, services: &Services) -> anyhow::Result<Vec<RunId>> {
+    green(site).context("before stopping")?;
+    let journal = path(&site.journal)?;
+    let args = ["--db", journal, "--operator", "drill", "--yes", "--confirm-destructive", "local"];
+    let stop = services_run(site, "stop", &args, &services.stop).context("`runwell stop`")?;
+    detect(site, &services.stopped).context("with the services stopped")?;
+    let start = services_run(site, "start", &args, &services.start).context("`runwell start`")?;
+    green(site).context("after `runwell start`")?;
+    for run in [stop, start] {
+        report(site, run).with_context(|| format!("the report of run {run}"))?;
+    }
+    Ok(vec![stop, start])
+}
+
+/// Runs `runwell ACTION` and checks the journal went tier by tier.
+fn services_run(site: &Site, action: &str, args: &[&str], tiers: &[Vec<String>]) -> anyhow::Result<RunId> {
+    let output = site.runwell(action, args).output()?;
+    let store = SqliteStore::open(&site.journal)?;
+    let run = store.runs(&RunFilter { status: None, limit: Some(1) })?.into_iter().next().context("no run")?;
+    if !output.status.success() {
+        bail!("exited {}: {}", output.status.code().unwrap_or(-1), tail(&both(&output), 2000));
+    }
+    // When each service's step started and finished, in journal order.
+    let mut started = BTreeMap::new();
+    let mut finished = BTreeMap::new();
+    let mut ids = BTreeMap::new();
+    for record in store.events(run.id)? {
+        match record.event {
+            Event::StepStarted { step, id, .. } => {
+                started.insert(id.clone(), record.seq);
+                ids.insert(step, id);
+            }
+            Event::StepFinished { step, outcome, .. } => {
+                let id = ids.get(&step).cloned().unwrap_or_default();
+                anyhow::ensure!(outcome == StepOutcome::Succeeded, "run {}: `{id}` {outcome:?}", run.id);
+                finished.insert(id, record.seq);
+            }
+            _ => {}
+        }
+    }
+    let step = |service: &String| format!("{action}-{service}");
+    let expected: usize = tiers.iter().map(Vec::len).sum();
+    let ran = started.keys().filter(|id| id.starts_with(&format!("{action}-"))).count();
+    anyhow::ensure!(ran == expected, "run {} ran {ran} services, not {expected}: {:?}", run.id, started.keys());
+    for pair in tiers.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        let ended = before.iter().map(|s| finished.get(&step(s)).copied()).max().flatten();
+        let began = after.iter().map(|s| started.get(&step(s)).copied()).min().flatten();
+        match (ended, began) {
+            (Some(ended), Some(began)) if ended < began => {}
+            _ => bail!("run {}: {before:?} had not all ended before {after:?} began: {started:?}", run.id),
+        }
+    }
+    Ok(run.id)
 }
 
 /// Lints a copy of the runbook with one edit.

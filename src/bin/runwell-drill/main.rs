@@ -157,6 +157,10 @@ fn drill_system(tools: &Tools, system: &System, arguments: &Arguments, tally: &m
                 format!("runs {}", runs.join(", "))
             }),
             Kind::Lint(lint) => drill::lint(current, lint).map(|()| "lint caught it".to_owned()),
+            Kind::Services(services) => drill::services(current, services).map(|runs| {
+                let runs: Vec<String> = runs.iter().map(ToString::to_string).collect();
+                format!("runs {}", runs.join(", "))
+            }),
         };
         tally.report(&system.name, &drill.name, started, &result);
         if result.is_err() {

@@ -33,9 +33,11 @@ pub enum Kind {
     Incident(Box<Incident>),
     /// Edit a copy of the runbook and lint it.
     Lint(Lint),
+    /// Stop the front matter's services and start them again.
+    Services(Services),
 }
 
-/// A drill as written: either `inject`, `detect` and `respond`, or `lint`.
+/// A drill as written: `inject`, `detect` and `respond`; or `lint`; or `services`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Written {
@@ -45,6 +47,7 @@ struct Written {
     detect: Option<Detect>,
     respond: Option<Respond>,
     lint: Option<Lint>,
+    services: Option<Services>,
 }
 
 #[derive(Debug)]
@@ -139,6 +142,20 @@ pub struct Lint {
     pub finds: Pattern,
 }
 
+/// `runwell stop` then `runwell start` on the front matter's `services`:
+/// the order each goes in, tier by tier, and what the checks say while
+/// the services are down.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Services {
+    /// The tiers `runwell stop` must go in (dependants first).
+    pub stop: Vec<Vec<String>>,
+    /// What `runwell check` says once they are stopped.
+    pub stopped: Detect,
+    /// The tiers `runwell start` must go in, each gated on its checks.
+    pub start: Vec<Vec<String>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -150,13 +167,16 @@ impl TryFrom<Written> for Drill {
     type Error = anyhow::Error;
 
     fn try_from(written: Written) -> anyhow::Result<Drill> {
-        let Written { name, incident, inject, detect, respond, lint } = written;
-        let kind = match (inject, detect, respond, lint) {
-            (Some(inject), Some(detect), Some(respond), None) => {
+        let Written { name, incident, inject, detect, respond, lint, services } = written;
+        let kind = match (inject, detect, respond, lint, services) {
+            (Some(inject), Some(detect), Some(respond), None, None) => {
                 Kind::Incident(Box::new(Incident { inject, detect, respond }))
             }
-            (None, None, None, Some(lint)) => Kind::Lint(lint),
-            _ => bail!("drill `{name}` needs either `inject`, `detect` and `respond`, or `lint` alone"),
+            (None, None, None, Some(lint), None) => Kind::Lint(lint),
+            (None, None, None, None, Some(services)) => Kind::Services(services),
+            _ => bail!(
+                "drill `{name}` needs either `inject`, `detect` and `respond`, or `lint` alone, or `services` alone"
+            ),
         };
         Ok(Drill { name, incident, kind })
     }
@@ -215,5 +235,7 @@ mod tests {
         assert!(error(&INCIDENT.replace("\"down\" }", "\"(\" }")).contains("regex parse error"));
         let both = format!("{INCIDENT}[drill.lint]\nreplace = \"a\"\nwith = \"b\"\nexit = 1\nfinds = \"b\"\n");
         assert!(error(&both).contains("drill `down` needs either `inject`, `detect` and `respond`, or `lint` alone"));
+        let services = "[[drill]]\nname = \"cycle\"\nincident = \"i\"\n[drill.services]\nstop = [[\"app\"]]\nstart = [[\"app\"]]\n";
+        assert!(error(services).contains("missing field `stopped`"));
     }
 }
