@@ -19,16 +19,10 @@ const DETECTION: Duration = Duration::from_secs(30);
 /// How long a run may take from start to end.
 const RUN: Duration = Duration::from_secs(300);
 
-/// What a passed incident drill did: the two runs, for the record.
-#[derive(Debug)]
-pub struct Passed {
-    pub runs: Vec<RunId>,
-}
-
 /// Runs one incident drill on `site`: green, fault, detection, the
 /// procedure through the CLI, green, fault, detection, the procedure
-/// through an alert, green; a report for each run.
-pub fn incident(site: &Site, incident: &Incident) -> anyhow::Result<Passed> {
+/// through an alert, green; a report for each run. Returns the runs.
+pub fn incident(site: &Site, incident: &Incident) -> anyhow::Result<Vec<RunId>> {
     let mut runs = Vec::new();
     green(site).context("before the fault")?;
     inject(site, &incident.inject)?;
@@ -47,7 +41,7 @@ pub fn incident(site: &Site, incident: &Incident) -> anyhow::Result<Passed> {
         report(site, run).context("the alert run's report")?;
         runs.push(run);
     }
-    Ok(Passed { runs })
+    Ok(runs)
 }
 
 /// `runwell stop` then `runwell start`: each goes through the services in
@@ -72,7 +66,7 @@ pub fn services(site: &Site, services: &Services) -> anyhow::Result<Vec<RunId>> 
 fn services_run(site: &Site, action: &str, args: &[&str], tiers: &[Vec<String>]) -> anyhow::Result<RunId> {
     let output = site.runwell(action, args).output()?;
     let store = SqliteStore::open(&site.journal)?;
-    let run = store.runs(&RunFilter { status: None, limit: Some(1) })?.into_iter().next().context("no run")?;
+    let run = newest(&store)?;
     if !output.status.success() {
         bail!("exited {}: {}", output.status.code().unwrap_or(-1), tail(&both(&output), 2000));
     }
@@ -229,8 +223,7 @@ fn through_cli(site: &Site, respond: &Respond) -> anyhow::Result<RunId> {
     }
     let output = site.runwell("run", &args).output()?;
     let store = SqliteStore::open(&site.journal)?;
-    let run =
-        store.runs(&RunFilter { status: None, limit: Some(1) })?.into_iter().next().context("no run in the journal")?;
+    let run = newest(&store)?;
     if !output.status.success() {
         bail!("`runwell run` exited {}: {}", output.status.code().unwrap_or(-1), tail(&both(&output), 2000));
     }
@@ -314,6 +307,11 @@ fn resolution_heard(site: &Site, run: RunId) -> anyhow::Result<()> {
             .flatten()
             .any(|r| r["fingerprint"] == fingerprint && r["status"] == "resolved"))
     })
+}
+
+/// The journal's newest run: the one the command just started.
+fn newest(store: &SqliteStore) -> anyhow::Result<runwell::journal::Run> {
+    store.runs(&RunFilter { status: None, limit: Some(1) })?.into_iter().next().context("no run in the journal")
 }
 
 fn latest(site: &Site) -> anyhow::Result<Option<i64>> {

@@ -152,15 +152,9 @@ fn drill_system(tools: &Tools, system: &System, arguments: &Arguments, tally: &m
         }
         let Some((current, _)) = &site else { continue };
         let result = match &drill.kind {
-            Kind::Incident(incident) => drill::incident(current, incident).map(|passed| {
-                let runs: Vec<String> = passed.runs.iter().map(ToString::to_string).collect();
-                format!("runs {}", runs.join(", "))
-            }),
+            Kind::Incident(incident) => drill::incident(current, incident).map(|runs| listed(&runs)),
             Kind::Lint(lint) => drill::lint(current, lint).map(|()| "lint caught it".to_owned()),
-            Kind::Services(services) => drill::services(current, services).map(|runs| {
-                let runs: Vec<String> = runs.iter().map(ToString::to_string).collect();
-                format!("runs {}", runs.join(", "))
-            }),
+            Kind::Services(services) => drill::services(current, services).map(|runs| listed(&runs)),
         };
         tally.report(&system.name, &drill.name, started, &result);
         if result.is_err() {
@@ -181,6 +175,12 @@ fn drill_system(tools: &Tools, system: &System, arguments: &Arguments, tally: &m
             println!("      {}: its journal, reports and logs are in {}", system.name, dir.keep().display());
         }
     }
+}
+
+/// `runs 3, 4`.
+fn listed(runs: &[i64]) -> String {
+    let runs: Vec<String> = runs.iter().map(ToString::to_string).collect();
+    format!("runs {}", runs.join(", "))
 }
 
 fn bring_up(tools: &Tools, system: &str) -> anyhow::Result<(Site, WorkDir)> {
