@@ -47,7 +47,7 @@ pub struct Site {
     http: Http,
 }
 
-/// The tokens the drills call the server with.
+/// The drills' `runwell serve`: its process, its port and the admin token the drills answer with.
 #[derive(Debug)]
 pub struct Server {
     daemon: Daemon,
