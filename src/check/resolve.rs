@@ -9,8 +9,9 @@ use super::Params;
 use crate::runbook::{CheckSpec, ProbeKind};
 use crate::template::Secrets;
 
-/// A check with its templates rendered.
-#[derive(Debug, Clone, PartialEq)]
+/// A check with its templates rendered. `Debug` leaves out the rendered
+/// target and parameters, which may hold secrets.
+#[derive(Clone, PartialEq)]
 pub struct Resolved {
     pub runbook: String,
     pub name: String,
@@ -27,6 +28,20 @@ pub struct Resolved {
     pub retries: u32,
     /// Why the check cannot run as written (a value or secret missing).
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("runbook", &self.runbook)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("shown_target", &self.shown_target)
+            .field("expect", &self.expect)
+            .field("warn", &self.warn)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Renders `spec` for `runbook` with `secrets`. A template that cannot be
@@ -84,6 +99,28 @@ pub fn hide_url_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::hide_url_password;
+
+    /// Regression: `Resolved` derived `Debug`, so a `{:?}` anywhere would
+    /// have printed a check's rendered password.
+    #[test]
+    fn debug_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "hunter2-Zq9\n").unwrap();
+        let source = format!(
+            "---\nsecrets:\n  pw: {{ file: {} }}\n---\n# R\n\n```checks\n- name: db\n  \
+             redis: \"redis://:{{{{ pw }}}}@127.0.0.1:6379\"\n  password: \"{{{{ pw }}}}\"\n```\n",
+            file.display()
+        );
+        let runbook = crate::runbook::parse(std::path::Path::new("r.md"), &source).runbook;
+        let secrets = crate::template::Values::resolve(&runbook, None, &[]).unwrap().with_secrets();
+        let resolved = super::resolve(&runbook.name, runbook.check("db").unwrap(), &secrets);
+        assert!(resolved.target.contains("hunter2-Zq9"), "the probe gets the secret: {}", resolved.shown_target);
+        let shown = format!("{resolved:?}");
+        assert!(!shown.contains("hunter2-Zq9") && shown.contains("********"), "{shown}");
+        let redactor = format!("{:?}", secrets.redactor());
+        assert_eq!(redactor, "Redactor { secrets: 1 }");
+    }
 
     #[test]
     fn url_passwords_are_masked_and_the_rest_kept() {

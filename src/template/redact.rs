@@ -6,11 +6,18 @@ use memchr::memmem;
 
 use super::MASK;
 
-/// Replaces every secret value in text with [`MASK`].
-#[derive(Debug, Clone, Default)]
+/// Replaces every secret value in text with [`MASK`]. `Debug` says how
+/// many values it masks, never which.
+#[derive(Clone, Default)]
 pub struct Redactor {
     /// Longest first, so a secret containing another is masked whole.
     values: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor").field("secrets", &self.values.len()).finish()
+    }
 }
 
 impl Redactor {
