@@ -53,8 +53,17 @@ pub(super) fn summaries(state: &AppState) -> Vec<RunbookSummary> {
         .collect()
 }
 
+/// The state a runbook's heading shows: its most severe check. A critical
+/// check outranks one that is unknown (could not be judged), unlike in the
+/// exit codes, where unknown is 3: a person must see what is known broken.
 pub(super) fn worst(snapshot: &[Arc<CheckState>], runbook: &str) -> Option<Status> {
-    snapshot.iter().filter(|state| state.key.runbook == runbook).map(|state| state.state).max()
+    let severity = |status: &Status| match status {
+        Status::Ok => 0,
+        Status::Warning => 1,
+        Status::Unknown => 2,
+        Status::Critical => 3,
+    };
+    snapshot.iter().filter(|state| state.key.runbook == runbook).map(|state| state.state).max_by_key(severity)
 }
 
 pub(super) async fn runbooks(_: Require<at_least::Viewer>, State(state): State<AppState>) -> Json<Vec<RunbookSummary>> {

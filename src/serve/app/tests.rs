@@ -586,3 +586,23 @@ fn the_openapi_file_describes_every_api_route() {
     assert!(served.len() > 10, "the router's routes were not found: {served:?}");
     assert_eq!(documented, served, "docs/openapi.yaml and the router disagree");
 }
+
+/// Regression: a runbook with one critical and one unknown check showed
+/// "unknown" on the overview (the exit-code order), hiding what is known
+/// broken.
+#[test]
+fn a_runbooks_heading_shows_critical_over_unknown() {
+    use crate::check::Status;
+    use crate::serve::scheduler::{CheckKey, CheckState};
+    let state = |check: &str, status: Status| {
+        let mut state =
+            CheckState::new(CheckKey::new("demo", check), None, String::new(), std::time::Duration::from_secs(1));
+        state.state = status;
+        Arc::new(state)
+    };
+    let snapshot = [state("a", Status::Unknown), state("b", Status::Critical), state("c", Status::Ok)];
+    assert_eq!(super::api::worst(&snapshot, "demo"), Some(Status::Critical));
+    let snapshot = [state("a", Status::Warning), state("b", Status::Unknown)];
+    assert_eq!(super::api::worst(&snapshot, "demo"), Some(Status::Unknown));
+    assert_eq!(super::api::worst(&snapshot, "other"), None);
+}
