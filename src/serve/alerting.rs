@@ -157,7 +157,17 @@ pub async fn announce(
                         notifier.send(Notice::RunFinished { run, runbook, procedure, status, reason });
                     }
                 }
-                Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "runs ended faster than they could be announced"),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "runs ended faster than they could be announced");
+                    // The missed notices may have ended alert runs: free
+                    // every alert whose run no longer runs, or it would
+                    // never start another.
+                    for run in triggers.running() {
+                        if runs.live(run).is_none() {
+                            triggers.finished(run);
+                        }
+                    }
+                }
                 Err(RecvError::Closed) => return,
             },
         }

@@ -318,6 +318,21 @@ impl Triggers {
         }
     }
 
+    /// The runs alerts started that have not been reported finished.
+    pub fn running(&self) -> Vec<RunId> {
+        let state = self.lock();
+        let mut runs: Vec<RunId> = state
+            .active
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Running { run, .. } => Some(*run),
+                Slot::Reserved { .. } => None,
+            })
+            .collect();
+        runs.sort_unstable();
+        runs
+    }
+
     /// `run` ended: its alert may start another.
     pub fn finished(&self, run: RunId) {
         let mut state = self.lock();

@@ -618,3 +618,19 @@ fn a_rule_takes_values_from_the_alerts_labels() {
         assert!(error.contains("a value taken from a label must be 1 to 256"), "{error}");
     }
 }
+
+/// What the server asks after missing run-end notices: the runs alerts
+/// started that still hold their alert.
+#[test]
+fn running_lists_the_alert_runs_not_reported_finished() {
+    let triggers = tornado();
+    triggers.receive(&firing("a"), t0());
+    triggers.receive(&firing("b"), t0());
+    triggers.receive(&firing("c"), t0());
+    triggers.started("b", "tornado-vpn", 12);
+    triggers.started("a", "tornado-vpn", 11);
+    assert_eq!(triggers.running(), [11, 12], "c is reserved, not running yet");
+    triggers.finished(11);
+    assert_eq!(triggers.running(), [12]);
+    assert_eq!(kinds(&triggers.receive(&firing("a"), t0() + mins(1))), start("tornado-vpn"), "a is free again");
+}
