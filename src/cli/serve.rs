@@ -205,6 +205,7 @@ async fn serve(settings: &ServeConfig, catalog: Catalog, env: Option<String>, se
         runs: Arc::clone(&runs),
         alerts: Some(Arc::new(AlertRuns { triggers: Arc::clone(&triggers), library, runs: Arc::clone(&runs) })),
         shutdown: CancellationToken::new(),
+        checks_body: app::ChecksBody::default(),
     };
     tokio::spawn(alerting::announce(
         Arc::clone(&scheduler),

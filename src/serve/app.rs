@@ -81,7 +81,18 @@ pub struct AppState {
     pub alerts: Option<Arc<dyn AlertHook>>,
     /// Cancelled when the server stops: live streams end with it.
     pub shutdown: CancellationToken,
+    /// The last `GET /api/checks` body.
+    pub checks_body: ChecksBody,
 }
+
+/// The last `GET /api/checks` body and the generation of the states it
+/// shows. Serialising every state was half the server's CPU time under
+/// `wrk` (docs/benchmarks.md), and states change far less often than
+/// dashboards and scripts ask for them.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksBody(
+    pub(super) Arc<std::sync::Mutex<Option<(crate::serve::scheduler::Generation, axum::body::Bytes)>>>,
+);
 
 /// What receives Alertmanager's webhook: its body, and who sent it.
 pub trait AlertHook: Send + Sync {

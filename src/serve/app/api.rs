@@ -3,7 +3,7 @@
 //! the policy before it changes anything.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -21,7 +21,7 @@ use crate::runbook::Safety;
 use crate::serve::auth::{Action, AuthError, Authenticated, Caller, Require, at_least};
 use crate::serve::catalog::Entry;
 use crate::serve::runs::{Asked, Reply, Runnable, StartRequest, event_json};
-use crate::serve::scheduler::{CheckKey, CheckState, Generation, Sample};
+use crate::serve::scheduler::{CheckKey, CheckState, Sample};
 
 /// A runbook in `GET /api/runbooks`.
 #[derive(Debug, Serialize)]
@@ -146,13 +146,6 @@ impl<'a> CheckView<'a> {
     }
 }
 
-/// The last `GET /api/checks` body and the generation of the states it
-/// shows. Serialising every state was half the server's CPU time under
-/// `wrk` (docs/benchmarks.md), and states change far less often than
-/// dashboards and scripts ask for them. One for the process: a generation
-/// names its scheduler, so a body is never served for another's.
-static CHECKS_BODY: Mutex<Option<(Generation, Bytes)>> = Mutex::new(None);
-
 pub(super) async fn checks(_: Require<at_least::Viewer>, State(state): State<AppState>) -> Response {
     match checks_body(&state) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
@@ -164,7 +157,8 @@ pub(super) async fn checks(_: Require<at_least::Viewer>, State(state): State<App
 fn checks_body(state: &AppState) -> Result<Bytes, serde_json::Error> {
     // Read before the snapshot: a body is never older than the generation it is kept under.
     let generation = state.scheduler.generation();
-    if let Some((of, body)) = CHECKS_BODY.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+    let mut kept = state.checks_body.0.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((of, body)) = kept.as_ref()
         && *of == generation
     {
         return Ok(body.clone());
@@ -172,7 +166,7 @@ fn checks_body(state: &AppState) -> Result<Bytes, serde_json::Error> {
     let snapshot = state.scheduler.snapshot();
     let views: Vec<CheckView<'_>> = snapshot.iter().map(|check| CheckView::of(check)).collect();
     let body = Bytes::from(serde_json::to_vec(&views)?);
-    *CHECKS_BODY.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, body.clone()));
+    *kept = Some((generation, body.clone()));
     Ok(body)
 }
 

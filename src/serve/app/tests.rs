@@ -75,6 +75,7 @@ fn fixture_with(tokens: bool, front: &str, defaults: Defaults) -> Fixture {
         runs: Arc::new(runs),
         alerts: None,
         shutdown: tokio_util::sync::CancellationToken::new(),
+        checks_body: super::ChecksBody::default(),
     };
     Fixture { state, _listener: listener, dir }
 }
