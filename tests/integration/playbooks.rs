@@ -395,6 +395,7 @@ fn axiomdb_connection_incident_diagnoses_in_a_dry_run_then_terminates_behind_a_t
     assert_eq!(
         outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
         [
+            "connections-now",
             "connections-by-db-and-state",
             "long-idle-sessions",
             "pgbouncer-pools-now",

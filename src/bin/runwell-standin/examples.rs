@@ -224,6 +224,8 @@ fn service_template(plan: &mut Plan, b: &Builder) -> anyhow::Result<()> {
     plan.lab.parts.push(app);
     plan.tls = true;
     b.nginx(plan, vec![Site { port: 17404, tls: true, upstream: 17401 }]);
+    // The app's deployment history (`kubectl rollout history`): the release it runs.
+    plan.files.push((b.path("run/deployments/app"), "1 registry.example.com/app:1.4.0\n".into(), false));
     Ok(())
 }
 

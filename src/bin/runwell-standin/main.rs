@@ -99,7 +99,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The `kubectl describe certificate` / `rollout restart|status` shim in DIR/bin (service-template).
+    /// The `kubectl` shim in DIR/bin (service-template): describe certificate, rollout, set image, logs.
     #[command(hide = true)]
     Kubectl {
         #[arg(long)]

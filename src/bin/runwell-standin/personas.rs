@@ -27,6 +27,10 @@ const IPAM_POOL: &str = "tornado:ipam:free";
 /// A key the IPAM service keeps in Redis to notice Redis lost its data.
 const IPAM_MARKER: &str = "tornado:ipam:initialised";
 
+/// The image the template's app runs: its deployment's newest revision when
+/// it started (`kubectl set image` and `rollout undo` write it, then restart).
+static APP_IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// The streams the push gateway reads; it creates them (with its consumer group) on start.
 const GATEWAY_STREAMS: [&str; 2] = ["gateway:session-events", "gateway:client-events"];
 
@@ -71,7 +75,8 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
         ("app", _) => Router::new()
             .route("/health/live", get(|| async { Json(json!({"status": "alive"})) }))
             .route("/health/ready", get(app_ready))
-            .route("/health/db", get(app_db)),
+            .route("/health/db", get(app_db))
+            .route("/api/orders", get(app_orders)),
         _ => Router::new(),
     }
 }
@@ -97,6 +102,11 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
             rebuild_ipam_pool(service, true).await;
         }
         "sentinel-proxy" => load_targets(service)?,
+        "app" => {
+            let (revision, image) = crate::shims::revisions(&service.dir, "app").pop().unwrap_or_default();
+            log(service, &format!("level=info msg=\"serving release {image} (revision {revision})\""));
+            let _ = APP_IMAGE.set(image);
+        }
         "push-gateway" => {
             gateway_config(service)?;
             ensure_streams(service).await;
@@ -339,6 +349,29 @@ async fn app_db(State(shared): State<Shared>) -> Response {
         Json(json!({"status": "ok", "latency_ms": latency})).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "down"}))).into_response()
+    }
+}
+
+/// The template app's one API route, what users call. A release whose image
+/// tag ends in `-bad` plays a deploy with a bug: its query names a column no
+/// migration added, so every request fails with a 500 and an error in the
+/// log, while the health endpoints stay green — as a real bad deploy does.
+async fn app_orders(State(shared): State<Shared>) -> Response {
+    let image = APP_IMAGE.get().map_or("", String::as_str);
+    if image.ends_with("-bad") {
+        log(
+            &shared.service,
+            &format!(
+                "level=error msg=\"GET /api/orders failed\" release={image} error=\"column orders.region does not exist\""
+            ),
+        );
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal server error"}))).into_response();
+    }
+    if postgres_ok(&shared.service).await {
+        Json(json!({"orders": [], "release": image})).into_response()
+    } else {
+        log(&shared.service, "level=error msg=\"GET /api/orders failed\" error=\"database unreachable\"");
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "database unreachable"}))).into_response()
     }
 }
 

@@ -8,6 +8,7 @@
 //! They answer from the lab's state, so a drill that stops a part or kills
 //! its process sees the same thing `systemctl` would show on a real host.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -244,42 +245,125 @@ pub fn cmctl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
 }
 
 /// `kubectl` in the template's lab: `describe certificate NAME` (the
-/// certificate NGINX serves, as cert-manager's status shows it) and
-/// `rollout restart|status deployment/NAME` (the lab part whose unit is
-/// NAME, restarted as a rollout would replace its pods).
+/// certificate NGINX serves, as cert-manager's status shows it), `rollout
+/// restart|status|history|undo deployment/NAME` and `set image
+/// deployment/NAME CONTAINER=IMAGE` (the lab part whose unit is NAME,
+/// restarted as a rollout would replace its pods; its revisions, oldest
+/// first, in `DIR/run/deployments/NAME`), and `logs -l app=NAME` (the
+/// part's log).
 pub fn kubectl(dir: &Path, args: &[String]) -> anyhow::Result<u8> {
     let (namespace, words) = namespace_and_words(args);
+    let deployment = |target: &str| {
+        let name = target.strip_prefix("deployment/").or_else(|| target.strip_prefix("deploy/")).unwrap_or(target);
+        name.to_owned()
+    };
     match words.as_slice() {
         ["describe", "certificate" | "certificates" | "cert", name] => describe_certificate(dir, namespace, name),
-        ["rollout", verb @ ("restart" | "status"), target] => {
-            let name = target.strip_prefix("deployment/").or_else(|| target.strip_prefix("deploy/")).unwrap_or(target);
-            let lab = Lab::load(dir)?;
-            let Some(part) = lab.part_for_unit(name) else {
-                eprintln!("Error from server (NotFound): deployments.apps \"{name}\" not found");
+        ["rollout", verb @ ("restart" | "status" | "history" | "undo"), target] => {
+            rollout(dir, verb, &deployment(target))
+        }
+        ["set", "image", target, assignment] => {
+            let Some((_, image)) = assignment.split_once('=') else {
+                eprintln!("error: give the image as CONTAINER=IMAGE");
                 return Ok(1);
             };
-            if *verb == "restart" {
-                let code = control("restart", name, part, &lab);
-                if code == 0 {
-                    println!("deployment.apps/{name} restarted");
-                }
-                Ok(code)
-            } else if matches!(part.state(), State::Running(_)) {
-                println!("deployment \"{name}\" successfully rolled out");
-                Ok(0)
-            } else {
-                eprintln!("error: deployment \"{name}\" exceeded its progress deadline");
-                Ok(1)
-            }
+            deploy(dir, &deployment(target), image, "image updated")
+        }
+        // `-l app=NAME`: the flag is dropped with the others, its value stays.
+        ["logs", selector] => {
+            let name = selector.strip_prefix("app=").unwrap_or(selector);
+            journalctl(dir, &["-u".to_owned(), name.to_owned()])
         }
         _ => {
             eprintln!(
-                "kubectl (runwell stand-in): only `describe certificate NAME` and `rollout restart|status \
-                 deployment/NAME` are stood up in this lab"
+                "kubectl (runwell stand-in): only `describe certificate NAME`, `rollout \
+                 restart|status|history|undo deployment/NAME`, `set image deployment/NAME C=IMAGE` and \
+                 `logs -l app=NAME` are stood up in this lab"
             );
             Ok(1)
         }
     }
+}
+
+fn rollout(dir: &Path, verb: &str, name: &str) -> anyhow::Result<u8> {
+    let lab = Lab::load(dir)?;
+    let Some(part) = lab.part_for_unit(name) else {
+        eprintln!("Error from server (NotFound): deployments.apps \"{name}\" not found");
+        return Ok(1);
+    };
+    match verb {
+        "restart" => {
+            let code = control("restart", name, part, &lab);
+            if code == 0 {
+                println!("deployment.apps/{name} restarted");
+            }
+            Ok(code)
+        }
+        "status" if matches!(part.state(), State::Running(_)) => {
+            println!("deployment \"{name}\" successfully rolled out");
+            Ok(0)
+        }
+        "status" => {
+            eprintln!("error: deployment \"{name}\" exceeded its progress deadline");
+            Ok(1)
+        }
+        "history" => {
+            println!("deployment.apps/{name}\nREVISION  CHANGE-CAUSE");
+            for (revision, image) in revisions(dir, name) {
+                println!("{revision:<9} kubectl set image deployment/{name} {name}={image}");
+            }
+            Ok(0)
+        }
+        // As Kubernetes does: the previous revision's template becomes the
+        // newest revision, and its old number leaves the history.
+        _ => {
+            let mut history = revisions(dir, name);
+            let Some(previous) = history.len().checked_sub(2).map(|i| history.remove(i)) else {
+                eprintln!("error: no rollout history found for deployment \"{name}\"");
+                return Ok(1);
+            };
+            write_revisions(dir, name, &history)?;
+            deploy(dir, name, &previous.1, "rolled back")
+        }
+    }
+}
+
+/// A new revision running `image`, its pods replaced.
+fn deploy(dir: &Path, name: &str, image: &str, what: &str) -> anyhow::Result<u8> {
+    let lab = Lab::load(dir)?;
+    let Some(part) = lab.part_for_unit(name) else {
+        eprintln!("Error from server (NotFound): deployments.apps \"{name}\" not found");
+        return Ok(1);
+    };
+    let mut history = revisions(dir, name);
+    let next = history.iter().map(|(revision, _)| revision + 1).max().unwrap_or(1);
+    history.push((next, image.to_owned()));
+    write_revisions(dir, name, &history)?;
+    let code = control("restart", name, part, &lab);
+    if code == 0 {
+        println!("deployment.apps/{name} {what}");
+    }
+    Ok(code)
+}
+
+/// `(revision, image)` of a deployment, oldest first.
+pub fn revisions(dir: &Path, name: &str) -> Vec<(u32, String)> {
+    let text = fs::read_to_string(dir.join("run/deployments").join(name)).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let (revision, image) = line.split_once(' ')?;
+            Some((revision.parse().ok()?, image.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn write_revisions(dir: &Path, name: &str, history: &[(u32, String)]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (revision, image) in history {
+        let _ = writeln!(text, "{revision} {image}");
+    }
+    fs::write(dir.join("run/deployments").join(name), text)?;
+    Ok(())
 }
 
 fn describe_certificate(dir: &Path, namespace: &str, name: &str) -> anyhow::Result<u8> {
