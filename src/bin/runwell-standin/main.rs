@@ -12,6 +12,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod examples;
+mod gateway;
 mod lab;
 mod personas;
 mod prepare;

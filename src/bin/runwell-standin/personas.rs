@@ -118,6 +118,7 @@ fn gateway_config(service: &Service) -> anyhow::Result<()> {
             anyhow::bail!("`{removed}` is no longer accepted");
         }
     }
+    crate::gateway::configure(setting("GATEWAY_CLIENT_EVENTS_REDIS_STREAM"));
     let key = setting("GATEWAY_RESPONSE_SIGNER_PRIVATE_KEY_PEM_PATH").unwrap_or_default();
     let output = std::process::Command::new("openssl").args(["pkey", "-noout", "-text", "-in", key]).output()?;
     if !String::from_utf8_lossy(&output.stdout).starts_with("ED25519 Private-Key") {
@@ -128,13 +129,16 @@ fn gateway_config(service: &Service) -> anyhow::Result<()> {
 }
 
 /// Keeps doing what the real service keeps doing: the gateway recreates its
-/// streams when Redis comes back empty; Tornado's IPAM service refills its
-/// address pool then.
+/// streams when Redis comes back empty and consumes its client events;
+/// Tornado's IPAM service refills its address pool when Redis lost it.
 pub async fn background(service: std::sync::Arc<Service>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         match service.persona.as_str() {
-            "push-gateway" => ensure_streams(&service).await,
+            "push-gateway" => {
+                ensure_streams(&service).await;
+                crate::gateway::consume(&service).await;
+            }
             "tornado" => rebuild_ipam_pool(&service, false).await,
             _ => {}
         }
@@ -209,7 +213,7 @@ async fn pool_healthy() -> bool {
 }
 
 /// A line in the service's log (Sentinel's log file; the lab's log for the others).
-fn log(service: &Service, message: &str) {
+pub fn log(service: &Service, message: &str) {
     let path = if service.persona == "sentinel-proxy" {
         service.dir.join("log/sentinel/sentinel.log")
     } else {
@@ -239,7 +243,7 @@ async fn rebuild_ipam_pool(service: &Service, starting: bool) {
 async fn ensure_streams(service: &Service) {
     let Some((port, password)) = &service.redis else { return };
     let commands: Vec<[&str; 6]> =
-        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, "push-gateway", "$", "MKSTREAM"]).collect();
+        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, crate::gateway::GROUP, "$", "MKSTREAM"]).collect();
     let commands: Vec<&[&str]> = commands.iter().map(<[&str; 6]>::as_slice).collect();
     let _ = redis(*port, password.as_deref(), &commands).await;
 }
@@ -391,10 +395,15 @@ async fn metrics(State(shared): State<Shared>) -> Response {
             ("sentinel_config_reloads_total", "counter", "result=\"failure\"".into(), count("reload_failure")),
         ]
     } else {
+        #[allow(clippy::cast_precision_loss)]
+        let open = crate::gateway::open_streams() as f64;
         vec![
-            ("gateway_push_delivered_total", "counter", String::new(), 0.0),
-            ("gateway_push_failed_total", "counter", String::new(), 0.0),
-            ("gateway_stream_subscribers", "gauge", String::new(), 0.0),
+            ("gateway_client_events_consumed_total", "counter", String::new(), count("client_events_consumed")),
+            ("gateway_push_delivered_total", "counter", String::new(), count("push_delivered")),
+            ("gateway_push_dropped_total", "counter", "reason=\"malformed\"".into(), count("push_dropped_malformed")),
+            ("gateway_stream_subscribers", "gauge", String::new(), open),
+            ("gateway_stream_closed_total", "counter", "reason=\"overflow\"".into(), count("stream_closed_overflow")),
+            ("gateway_stream_closed_total", "counter", "reason=\"cancelled\"".into(), count("stream_closed_cancelled")),
             ("gateway_redis_up", "gauge", String::new(), f64::from(u8::from(redis_ok(&shared.service).await))),
         ]
     };
