@@ -16,6 +16,7 @@ mod gateway;
 mod lab;
 mod personas;
 mod prepare;
+mod sentinel;
 mod serve;
 mod shims;
 mod up;
