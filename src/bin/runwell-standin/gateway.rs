@@ -185,7 +185,8 @@ fn handle(service: &Service, id: &str, fields: &BTreeMap<String, String>) {
     let push = format!("{kind} {id} {}\n", field("payload").unwrap_or("{}"));
     let delivered = fan_out(service, user, session, &push);
     if let Ok(mut counters) = service.counters.lock() {
-        *counters.entry("push_delivered".into()).or_default() += delivered as f64;
+        *counters.entry("push_delivered".into()).or_default() +=
+            f64::from(u32::try_from(delivered).unwrap_or(u32::MAX));
     }
     log(service, &format!("consumed client event {id} {kind} for user_id={user}: delivered to {delivered} stream(s)"));
 }
@@ -245,7 +246,7 @@ async fn call(port: u16, password: Option<&str>, command: &[&str]) -> Option<Rep
         }
         stream.write_all(&request).await.ok()?;
         let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
+        let mut chunk = vec![0u8; 16 * 1024];
         loop {
             let mut at = 0;
             let mut replies = Vec::new();

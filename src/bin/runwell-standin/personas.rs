@@ -337,8 +337,7 @@ async fn metrics(State(shared): State<Shared>) -> Response {
             ("sentinel_config_reloads_total", "counter", "result=\"failure\"".into(), count("reload_failure")),
         ]
     } else {
-        #[allow(clippy::cast_precision_loss)]
-        let open = crate::gateway::open_streams() as f64;
+        let open = f64::from(u32::try_from(crate::gateway::open_streams()).unwrap_or(u32::MAX));
         vec![
             ("gateway_client_events_consumed_total", "counter", String::new(), count("client_events_consumed")),
             ("gateway_push_delivered_total", "counter", String::new(), count("push_delivered")),

@@ -96,13 +96,11 @@ pub async fn proxied(State(shared): State<Shared>, uri: axum::http::Uri) -> Resp
     if let Ok(mut counters) = shared.service.counters.lock() {
         *counters.entry(if answered.is_some() { "requests_2xx" } else { "requests_502" }.into()).or_default() += 1.0;
     }
-    match answered {
-        Some(body) => (StatusCode::OK, body).into_response(),
-        None => {
-            log(&shared.service, "ERROR upstream api-backend: no healthy target; answered 502");
-            (StatusCode::BAD_GATEWAY, "no healthy target in upstream api-backend\n").into_response()
-        }
+    if let Some(body) = answered {
+        return (StatusCode::OK, body).into_response();
     }
+    log(&shared.service, "ERROR upstream api-backend: no healthy target; answered 502");
+    (StatusCode::BAD_GATEWAY, "no healthy target in upstream api-backend\n").into_response()
 }
 
 async fn forward(address: &str, uri: &axum::http::Uri) -> Option<String> {
@@ -110,11 +108,7 @@ async fn forward(address: &str, uri: &axum::http::Uri) -> Option<String> {
         let mut pools = POOLS.lock().ok()?;
         let client = pools.entry(address.to_owned()).or_insert_with(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap_or_default()
+            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap_or_default()
         });
         client.clone()
     };
@@ -130,9 +124,7 @@ pub async fn upstream_health(State(shared): State<Shared>, Path(upstream): Path<
     let targets = probe_targets().await;
     let serving = targets.iter().any(|(t, up)| *up && t.weight > 0);
     let healthy = overridden.map_or(serving, |v| v >= 1.0);
-    let targets: Vec<Value> = targets
-        .iter()
-        .map(|(t, up)| json!({"address": t.address, "weight": t.weight, "healthy": up}))
-        .collect();
+    let targets: Vec<Value> =
+        targets.iter().map(|(t, up)| json!({"address": t.address, "weight": t.weight, "healthy": up})).collect();
     Json(json!({"upstream": upstream, "healthy": healthy, "targets": targets})).into_response()
 }
