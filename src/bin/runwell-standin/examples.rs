@@ -199,14 +199,16 @@ fn sentinel(plan: &mut Plan, b: &Builder) {
         ("log_file".into(), b.path("log/sentinel/sentinel.log").display().to_string()),
         ("log_dir".into(), b.path("log/sentinel").display().to_string()),
     ];
-    // The upstream pool's one target: what the proxy's health checks probe and its requests go to.
-    plan.lab.parts.push(b.standin("api-backend", "api-backend", "api-backend", &[("api", 17303)]));
+    // The upstream pool's two targets, one service (unit `api-backend`) on two ports: what the
+    // proxy's health checks probe and its requests go to; one can be drained while the other serves.
+    plan.lab.parts.push(b.standin("api-backend", "api-backend", "api-backend", &[("api", 17303), ("api2", 17304)]));
     let mut proxy = b.standin("sentinel", "sentinel-proxy", "sentinel", &[("proxy", 17301), ("admin", 17302)]);
     proxy.env = vec![("STANDIN_CONFIG".into(), b.path("etc/config.kdl").display().to_string())];
     plan.lab.parts.push(proxy);
     let config = "// Sentinel configuration (stand-in lab)\nserver {\n    listen \"127.0.0.1:17301\"\n}\n\
                   metrics {\n    listen \"127.0.0.1:17302\"\n}\nupstreams {\n    upstream \"api-backend\" {\n\
-                  \x20       target \"127.0.0.1:17303\"\n        health-check interval=\"5s\"\n    }\n}\n";
+                  \x20       target \"127.0.0.1:17303\" weight=1\n        target \"127.0.0.1:17304\" weight=1\n\
+                  \x20       health-check interval=\"5s\"\n    }\n}\n";
     for name in ["etc/config.kdl", "etc/config.kdl.last-good", "etc/config.kdl.new"] {
         plan.files.push((b.path(name), config.to_owned(), false));
     }

@@ -12,9 +12,11 @@
 #![allow(clippy::doc_markdown)]
 
 mod examples;
+mod gateway;
 mod lab;
 mod personas;
 mod prepare;
+mod sentinel;
 mod serve;
 mod shims;
 mod up;

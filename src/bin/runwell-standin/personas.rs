@@ -64,11 +64,11 @@ pub fn routes(persona: &str, role: &str) -> Router<Shared> {
         ("sentinel-proxy", "proxy") => Router::new()
             .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
             .route("/ready", get(|| async { Json(json!({"status": "ready"})) }))
-            .fallback(proxied),
+            .fallback(crate::sentinel::proxied),
         ("sentinel-proxy", "admin") => Router::new()
             .route("/metrics", get(metrics))
-            .route("/admin/upstreams/{upstream}/health", get(upstream_health))
-            .route("/admin/upstreams/{upstream}/check", post(upstream_health)),
+            .route("/admin/upstreams/{upstream}/health", get(crate::sentinel::upstream_health))
+            .route("/admin/upstreams/{upstream}/check", post(crate::sentinel::upstream_health)),
         ("api-backend", _) => Router::new()
             .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
             .fallback(|| async { "answered by api-backend\n" }),
@@ -101,7 +101,7 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
             }
             rebuild_ipam_pool(service, true).await;
         }
-        "sentinel-proxy" => load_targets(service)?,
+        "sentinel-proxy" => crate::sentinel::load_targets(service)?,
         "app" => {
             let (revision, image) = crate::shims::revisions(&service.dir, "app").pop().unwrap_or_default();
             log(service, &format!("level=info msg=\"serving release {image} (revision {revision})\""));
@@ -128,6 +128,7 @@ fn gateway_config(service: &Service) -> anyhow::Result<()> {
             anyhow::bail!("`{removed}` is no longer accepted");
         }
     }
+    crate::gateway::configure(setting("GATEWAY_CLIENT_EVENTS_REDIS_STREAM"));
     let key = setting("GATEWAY_RESPONSE_SIGNER_PRIVATE_KEY_PEM_PATH").unwrap_or_default();
     let output = std::process::Command::new("openssl").args(["pkey", "-noout", "-text", "-in", key]).output()?;
     if !String::from_utf8_lossy(&output.stdout).starts_with("ED25519 Private-Key") {
@@ -138,13 +139,16 @@ fn gateway_config(service: &Service) -> anyhow::Result<()> {
 }
 
 /// Keeps doing what the real service keeps doing: the gateway recreates its
-/// streams when Redis comes back empty; Tornado's IPAM service refills its
-/// address pool then.
+/// streams when Redis comes back empty and consumes its client events;
+/// Tornado's IPAM service refills its address pool when Redis lost it.
 pub async fn background(service: std::sync::Arc<Service>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         match service.persona.as_str() {
-            "push-gateway" => ensure_streams(&service).await,
+            "push-gateway" => {
+                ensure_streams(&service).await;
+                crate::gateway::consume(&service).await;
+            }
             "tornado" => rebuild_ipam_pool(&service, false).await,
             _ => {}
         }
@@ -175,7 +179,7 @@ pub fn reload(service: &Service) {
     }
     if service.persona == "sentinel-proxy" {
         if outcome == "success" {
-            let _ = load_targets(service);
+            let _ = crate::sentinel::load_targets(service);
             log(service, "INFO Configuration reload completed");
         }
     } else {
@@ -183,43 +187,8 @@ pub fn reload(service: &Service) {
     }
 }
 
-/// The upstream targets of the configuration Sentinel runs with: read at
-/// start and at each reload that validates, kept when one does not.
-static TARGETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-fn load_targets(service: &Service) -> anyhow::Result<()> {
-    let Some(config) = &service.config else { return Ok(()) };
-    let text = fs::read_to_string(config)?;
-    let targets = text
-        .lines()
-        .filter_map(|line| line.trim_start().strip_prefix("target \"")?.split('"').next().map(str::to_owned))
-        .collect();
-    if let Ok(mut loaded) = TARGETS.lock() {
-        *loaded = targets;
-    }
-    Ok(())
-}
-
-/// Each target and whether it accepts a connection now: Sentinel's active
-/// health check.
-async fn probe_targets() -> Vec<(String, bool)> {
-    let targets = TARGETS.lock().map(|t| t.clone()).unwrap_or_default();
-    let mut probed = Vec::new();
-    for target in targets {
-        let connect = tokio::net::TcpStream::connect(target.clone());
-        let up = matches!(tokio::time::timeout(std::time::Duration::from_millis(500), connect).await, Ok(Ok(_)));
-        probed.push((target, up));
-    }
-    probed
-}
-
-/// The pool is healthy while one of its targets is.
-async fn pool_healthy() -> bool {
-    probe_targets().await.iter().any(|(_, up)| *up)
-}
-
 /// A line in the service's log (Sentinel's log file; the lab's log for the others).
-fn log(service: &Service, message: &str) {
+pub fn log(service: &Service, message: &str) {
     let path = if service.persona == "sentinel-proxy" {
         service.dir.join("log/sentinel/sentinel.log")
     } else {
@@ -249,7 +218,7 @@ async fn rebuild_ipam_pool(service: &Service, starting: bool) {
 async fn ensure_streams(service: &Service) {
     let Some((port, password)) = &service.redis else { return };
     let commands: Vec<[&str; 6]> =
-        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, "push-gateway", "$", "MKSTREAM"]).collect();
+        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, crate::gateway::GROUP, "$", "MKSTREAM"]).collect();
     let commands: Vec<&[&str]> = commands.iter().map(<[&str; 6]>::as_slice).collect();
     let _ = redis(*port, password.as_deref(), &commands).await;
 }
@@ -375,36 +344,13 @@ async fn app_orders(State(shared): State<Shared>) -> Response {
     }
 }
 
-/// A request through the proxy: 502 when no target of the pool answers.
-async fn proxied(State(shared): State<Shared>) -> Response {
-    let healthy = pool_healthy().await;
-    if let Ok(mut counters) = shared.service.counters.lock() {
-        *counters.entry(if healthy { "requests_2xx" } else { "requests_502" }.into()).or_default() += 1.0;
-    }
-    if healthy {
-        (StatusCode::OK, "proxied to api-backend by the Sentinel stand-in\n").into_response()
-    } else {
-        log(&shared.service, "ERROR upstream api-backend: no healthy target; answered 502");
-        (StatusCode::BAD_GATEWAY, "no healthy target in upstream api-backend\n").into_response()
-    }
-}
-
-async fn upstream_health(State(shared): State<Shared>, Path(upstream): Path<String>) -> Response {
-    let fault = shared.fault.lock().map(|f| f.clone()).unwrap_or_default();
-    let overridden = fault.metrics.get(&format!("sentinel_upstream_health{{upstream=\"{upstream}\"}}")).copied();
-    let targets = probe_targets().await;
-    let healthy = overridden.map_or(targets.iter().any(|(_, up)| *up), |v| v >= 1.0);
-    let targets: Vec<Value> = targets.iter().map(|(address, up)| json!({"address": address, "healthy": up})).collect();
-    Json(json!({"upstream": upstream, "healthy": healthy, "targets": targets})).into_response()
-}
-
 /// Prometheus text exposition of the service's series, with the fault's overrides.
 async fn metrics(State(shared): State<Shared>) -> Response {
     let counters = shared.service.counters.lock().map(|c| c.clone()).unwrap_or_default();
     let count = |name: &str| counters.get(name).copied().unwrap_or(0.0);
     let series: Vec<(&str, &str, String, f64)> = if shared.service.persona == "sentinel-proxy" {
         // The breaker opens while the pool has no healthy target.
-        let healthy = f64::from(u8::from(pool_healthy().await));
+        let healthy = f64::from(u8::from(crate::sentinel::pool_healthy().await));
         vec![
             ("sentinel_upstream_health", "gauge", "upstream=\"api-backend\"".into(), healthy),
             ("sentinel_circuit_breaker_state", "gauge", "upstream=\"api-backend\"".into(), 1.0 - healthy),
@@ -424,10 +370,14 @@ async fn metrics(State(shared): State<Shared>) -> Response {
             ("sentinel_config_reloads_total", "counter", "result=\"failure\"".into(), count("reload_failure")),
         ]
     } else {
+        let open = f64::from(u32::try_from(crate::gateway::open_streams()).unwrap_or(u32::MAX));
         vec![
-            ("gateway_push_delivered_total", "counter", String::new(), 0.0),
-            ("gateway_push_failed_total", "counter", String::new(), 0.0),
-            ("gateway_stream_subscribers", "gauge", String::new(), 0.0),
+            ("gateway_client_events_consumed_total", "counter", String::new(), count("client_events_consumed")),
+            ("gateway_push_delivered_total", "counter", String::new(), count("push_delivered")),
+            ("gateway_push_dropped_total", "counter", "reason=\"malformed\"".into(), count("push_dropped_malformed")),
+            ("gateway_stream_subscribers", "gauge", String::new(), open),
+            ("gateway_stream_closed_total", "counter", "reason=\"overflow\"".into(), count("stream_closed_overflow")),
+            ("gateway_stream_closed_total", "counter", "reason=\"cancelled\"".into(), count("stream_closed_cancelled")),
             ("gateway_redis_up", "gauge", String::new(), f64::from(u8::from(redis_ok(&shared.service).await))),
         ]
     };

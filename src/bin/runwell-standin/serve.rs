@@ -6,13 +6,16 @@
 //! Every HTTP listener has a fault switch for drills, answering only on
 //! loopback: `POST /_standin/fault {"status":503,"delay_ms":2000,"metrics":{"series":0}}`
 //! makes its other routes answer that status after that delay (and
-//! `/metrics` report those values); `DELETE /_standin/fault` clears it;
+//! `/metrics` report those values); `{"stalled":true}` stops the service's
+//! background work, as a hung worker would (the push gateway stops
+//! consuming its client-events stream); `DELETE /_standin/fault` clears it;
 //! `GET` shows it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +60,8 @@ pub struct Service {
     pub admin_token: Option<String>,
     pub config: Option<PathBuf>,
     pub counters: Mutex<BTreeMap<String, f64>>,
+    /// The fault switch's `stalled`: background work stops until it is cleared or the process restarts.
+    pub stalled: AtomicBool,
 }
 
 /// A listener's state: its service and its own fault switch.
@@ -77,6 +82,9 @@ pub struct Fault {
     /// `/metrics` reports these values for these series (`name{label="v"}`).
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
+    /// Stop the service's background work (it stays stopped until cleared).
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 pub fn run(arguments: &Arguments) -> anyhow::Result<()> {
@@ -89,6 +97,7 @@ pub fn run(arguments: &Arguments) -> anyhow::Result<()> {
         admin_token: env("STANDIN_ADMIN_TOKEN"),
         config: env("STANDIN_CONFIG").map(PathBuf::from),
         counters: Mutex::new(BTreeMap::new()),
+        stalled: AtomicBool::new(false),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
@@ -96,6 +105,10 @@ pub fn run(arguments: &Arguments) -> anyhow::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
         for (role, port) in &arguments.listen {
             let listener = TcpListener::bind(("127.0.0.1", *port)).await?;
+            if role == "grpc" && service.persona == "push-gateway" {
+                tasks.spawn(crate::gateway::push_streams(listener, service.clone()));
+                continue;
+            }
             if role == "grpc" {
                 tasks.spawn(hold_connections(listener));
                 continue;
@@ -164,6 +177,7 @@ async fn set_fault(
     {
         return (StatusCode::UNPROCESSABLE_ENTITY, format!("{status} is not an HTTP status\n")).into_response();
     }
+    shared.service.stalled.store(fault.stalled, Ordering::Relaxed);
     if let Ok(mut current) = shared.fault.lock() {
         *current = fault.clone();
     }
@@ -174,6 +188,7 @@ async fn clear_fault(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(shared): 
     if let Some(refused) = loopback_only(peer) {
         return refused;
     }
+    shared.service.stalled.store(false, Ordering::Relaxed);
     if let Ok(mut current) = shared.fault.lock() {
         *current = Fault::default();
     }
