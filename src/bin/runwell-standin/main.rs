@@ -16,6 +16,7 @@ mod gateway;
 mod lab;
 mod personas;
 mod prepare;
+mod resp;
 mod sentinel;
 mod serve;
 mod shims;

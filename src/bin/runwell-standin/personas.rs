@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 
-use crate::serve::{Service, Shared, port_open, redis};
+use crate::resp::{Reply, call, ping};
+use crate::serve::{Service, Shared, port_open};
 
 /// Tornado's microservices that keep a pid file beside the master's.
 const TORNADO_SERVICES: [&str; 5] = ["auth", "session", "ipam", "wg-manager", "key-rotator"];
@@ -205,27 +206,29 @@ pub fn log(service: &Service, message: &str) {
 /// addresses) stays empty until Tornado restarts, as the runbook says.
 async fn rebuild_ipam_pool(service: &Service, starting: bool) {
     let Some((port, password)) = &service.redis else { return };
-    let marked = redis(*port, password.as_deref(), &[&["SET", IPAM_MARKER, "1", "NX"]]).await;
-    if !starting && marked.as_deref().and_then(<[String]>::first).is_none_or(|reply| reply != "+OK") {
+    // `OK` when the marker was missing (and is set now); nil when it was there.
+    let marked = call(*port, password.as_deref(), &["SET", IPAM_MARKER, "1", "NX"]).await;
+    if !starting && marked != Some(Reply::Line("OK".to_owned())) {
         return;
     }
     let addresses: Vec<String> = (2..=254).map(|host| format!("10.8.0.{host}")).collect();
     let mut command = vec!["SADD", IPAM_POOL];
     command.extend(addresses.iter().map(String::as_str));
-    let _ = redis(*port, password.as_deref(), &[&command]).await;
+    let _ = call(*port, password.as_deref(), &command).await;
 }
 
 async fn ensure_streams(service: &Service) {
     let Some((port, password)) = &service.redis else { return };
-    let commands: Vec<[&str; 6]> =
-        GATEWAY_STREAMS.iter().map(|s| ["XGROUP", "CREATE", s, crate::gateway::GROUP, "$", "MKSTREAM"]).collect();
-    let commands: Vec<&[&str]> = commands.iter().map(<[&str; 6]>::as_slice).collect();
-    let _ = redis(*port, password.as_deref(), &commands).await;
+    for stream in GATEWAY_STREAMS {
+        // Refused (`BUSYGROUP`) when the group is there already: nothing to do.
+        let _ = call(*port, password.as_deref(), &["XGROUP", "CREATE", stream, crate::gateway::GROUP, "$", "MKSTREAM"])
+            .await;
+    }
 }
 
 async fn redis_ok(service: &Service) -> bool {
     let Some((port, password)) = &service.redis else { return true };
-    redis(*port, password.as_deref(), &[&["PING"]]).await.is_some_and(|r| r.first().is_some_and(|l| l == "+PONG"))
+    ping(*port, password.as_deref()).await
 }
 
 async fn postgres_ok(service: &Service) -> bool {

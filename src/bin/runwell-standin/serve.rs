@@ -12,7 +12,6 @@
 //! `GET` shows it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +26,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::personas;
@@ -209,39 +208,4 @@ async fn hold_connections(listener: TcpListener) {
 /// Whether a TCP port on loopback accepts a connection within half a second.
 pub async fn port_open(port: u16) -> bool {
     matches!(tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(("127.0.0.1", port))).await, Ok(Ok(_)))
-}
-
-/// Sends Redis commands (AUTH first when there is a password) and returns the
-/// single-line replies, or `None` when Redis cannot be reached in time.
-pub async fn redis(port: u16, password: Option<&str>, commands: &[&[&str]]) -> Option<Vec<String>> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-        let mut all: Vec<&[&str]> = Vec::new();
-        let auth;
-        if let Some(password) = password {
-            auth = ["AUTH", password];
-            all.push(&auth);
-        }
-        all.extend_from_slice(commands);
-        let mut request = String::new();
-        for command in &all {
-            let _ = write!(request, "*{}\r\n", command.len());
-            for word in *command {
-                let _ = write!(request, "${}\r\n{word}\r\n", word.len());
-            }
-        }
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut reply = Vec::new();
-        let mut chunk = [0u8; 1024];
-        while reply.len() < 64 * 1024 && reply.windows(2).filter(|w| w == b"\r\n").count() < all.len() {
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            reply.extend_from_slice(&chunk[..n]);
-        }
-        let lines: Vec<String> = String::from_utf8_lossy(&reply).lines().map(str::to_owned).collect();
-        Some(lines[usize::from(password.is_some())..].to_vec())
-    };
-    tokio::time::timeout(Duration::from_secs(1), exchange).await.ok().flatten()
 }
