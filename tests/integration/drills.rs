@@ -7,39 +7,37 @@ use std::process::Command;
 use crate::labs::take_turn;
 use crate::test::root;
 
-const DRILLS: &str = r#"
+/// The client API answering 503, drilled with `evidence` and `extra`
+/// respond keys.
+fn client_api_drill(name: &str, evidence: &str, extra: &str) -> String {
+    format!(
+        r#"
 [[drill]]
-name = "wrong-evidence"
-incident = "a drill that expects evidence the runbook does not produce"
-inject = "curl -fsS -X POST -H 'Content-Type: application/json' --data '{\"status\": 503}' http://127.0.0.1:17004/_standin/fault"
+name = "{name}"
+incident = "the client API answers 503"
+inject = "curl -fsS -X POST -H 'Content-Type: application/json' --data '{{\"status\": 503}}' http://127.0.0.1:17004/_standin/fault"
 [drill.detect]
 exit = 2
-checks = { client-api = "critical: status is 503" }
+checks = {{ client-api = "critical: status is 503" }}
 [drill.respond]
 procedure = "incident-clients-cannot-connect"
 options = ["B"]
-evidence = { client-api-health = "no such text" }
-
-[[drill]]
-name = "client-api-down"
-incident = "the same fault, expected right, on a fresh lab"
-inject = "curl -fsS -X POST -H 'Content-Type: application/json' --data '{\"status\": 503}' http://127.0.0.1:17004/_standin/fault"
-[drill.detect]
-exit = 2
-checks = { client-api = "critical: status is 503" }
-[drill.respond]
-procedure = "incident-clients-cannot-connect"
-options = ["B"]
-alert = { alertname = "TornadoClientAPIDown" }
-evidence = { client-api-health = "503" }
-resolution = ["restart-tornado-for-clients"]
-"#;
+evidence = {{ client-api-health = "{evidence}" }}
+{extra}
+"#
+    )
+}
 
 #[test]
 fn a_failed_drill_says_what_it_saw_and_the_next_starts_from_a_fresh_lab() {
     let _turn = take_turn();
     let drills = tempfile::tempdir().unwrap();
-    std::fs::write(drills.path().join("tornado-vpn.toml"), DRILLS).unwrap();
+    // The first expects evidence the runbook does not produce; the second
+    // is right, and runs on a fresh lab.
+    let alert = "alert = { alertname = \"TornadoClientAPIDown\" }\nresolution = [\"restart-tornado-for-clients\"]";
+    let drills_file =
+        client_api_drill("wrong-evidence", "no such text", "") + &client_api_drill("client-api-down", "503", alert);
+    std::fs::write(drills.path().join("tornado-vpn.toml"), drills_file).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_runwell-drill"))
         .arg("--drills")
         .arg(drills.path())
