@@ -206,6 +206,7 @@ fn steps(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
 
 fn alerts(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
     for alert in &runbook.front_matter.alerts {
+        unstartable(runbook, alert, out);
         if runbook.procedures().all(|p| p.id != alert.run) {
             out.push(Diagnostic::error(
                 RULE,
@@ -245,6 +246,40 @@ fn alerts(runbook: &Runbook, out: &mut Vec<Diagnostic>) {
                 format!("alert uses environment `{env}`, which is not declared under `environments`"),
             ));
         }
+    }
+}
+
+/// Warns when the alert's procedure uses a variable that has no default,
+/// no value in the rule's environment (or in any, when the rule names
+/// none: the server's `--env` may give it) and no `values` entry in the
+/// rule: every run the alert tried to start would be refused.
+fn unstartable(runbook: &Runbook, alert: &crate::runbook::front_matter::Alert, out: &mut Vec<Diagnostic>) {
+    let Some(index) = runbook.procedure_indices().find(|&i| runbook.sections[i].id == alert.run) else { return };
+    let front = &runbook.front_matter;
+    let given: Vec<String> = alert.values.iter().map(|(name, _)| format!("{name}=x")).collect();
+    let env = alert.env.as_deref().filter(|env| front.environments.iter().any(|e| e.name == *env));
+    let Ok(values) = template::Values::resolve(runbook, env, &given) else { return };
+    let steps: Vec<_> = runbook.steps[runbook.sections[index].all_steps.clone()].iter().collect();
+    let in_some_environment =
+        |name: &str| front.environments.iter().any(|e| e.values.iter().any(|(n, _, _)| n == name));
+    let missing: Vec<String> = crate::runner::missing_values(&steps, &values)
+        .into_iter()
+        .filter(|name| front.vars.iter().any(|v| v.name == *name))
+        .filter(|name| alert.env.is_some() || !in_some_environment(name))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if !missing.is_empty() {
+        out.push(Diagnostic::warning(
+            RULE,
+            alert.location,
+            format!(
+                "alert starts `{}`, which needs {} that nothing gives an alert's run (no default, no environment \
+                 value, no `values` entry): every run it tried to start would be refused; take them from the \
+                 alert's labels with `values: {{ NAME: \"{{{{ labels.LABEL }}}}\" }}` or give them a default",
+                alert.run,
+                missing.join(", ")
+            ),
+        ));
     }
 }
 

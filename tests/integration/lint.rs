@@ -196,6 +196,29 @@ fn alert_values_must_set_declared_variables_with_valid_templates() {
     );
 }
 
+/// Regression: the gateway's and the template's alert rules started
+/// procedures that needed a value no alert could give, so every run they
+/// tried was refused; nothing said so before an alert fired.
+#[test]
+fn an_alert_whose_procedure_needs_a_value_nothing_gives_is_warned() {
+    let doc = |values: &str| {
+        format!(
+            "---\nvars:\n  pod: {{ description: the pod }}\nalerts:\n  - match: {{ alertname: HighCPU }}\n    run: profile\n{values}\
+             ---\n# Ops\n\n## Profile\n\n```sh\nkubectl top pod {{{{ pod }}}}\n```\n"
+        )
+    };
+    let output = Test::new().file("rb.md", &doc("")).args(&["lint", "rb.md"]).status(0).run();
+    assert!(
+        output.stdout.contains(
+            "warning[references]: alert starts `profile`, which needs `pod` that nothing gives an alert's run"
+        ),
+        "{}",
+        output.stdout
+    );
+    let given = doc("    values: { pod: \"{{ labels.pod }}\" }\n");
+    Test::new().file("rb.md", &given).args(&["lint", "rb.md"]).status(0).stdout("").run();
+}
+
 #[test]
 fn unknown_attributes_and_keys_get_did_you_mean() {
     let doc = "---\nenviroments: {}\ntitle: Kept for Hugo\nweight: 3\nowner_slack: \"#ops\"\n---\n# Ops\n\n```sh {confrim}\nuptime\n```\n\n```checks\n- name: api\n  http: http://127.0.0.1/\n  expct: status == 200\n```\n";
