@@ -211,7 +211,7 @@ fn failing(report: &serde_json::Value) -> String {
 /// each confirmation, typing the environment for destructive steps and
 /// taking the drill's options.
 fn through_cli(site: &Site, respond: &Respond) -> anyhow::Result<RunId> {
-    let journal = site.journal.to_str().context("a UTF-8 path")?;
+    let journal = path(&site.journal)?;
     let mut args = vec![respond.procedure.as_str(), "--db", journal, "--operator", "drill", "--yes", "--ack"];
     args.extend(["--confirm-destructive", "local"]);
     for option in &respond.options {
