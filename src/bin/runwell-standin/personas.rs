@@ -91,8 +91,11 @@ pub async fn on_start(service: &Service) -> anyhow::Result<()> {
             fs::write(service.dir.join("run/wg-interfaces"), "wg0 wg1\n")?;
             // One process plays every microservice: each has its pid file,
             // which the key rotator signals.
+            // The lab writes the master's pid file there only once this process runs.
+            let pid_dir = service.dir.join("run/tornado");
+            fs::create_dir_all(&pid_dir)?;
             for name in TORNADO_SERVICES {
-                fs::write(service.dir.join(format!("run/tornado/{name}.pid")), format!("{}\n", std::process::id()))?;
+                fs::write(pid_dir.join(format!("{name}.pid")), format!("{}\n", std::process::id()))?;
             }
             log(service, "key-rotator: rotation ok, current key jwt-current, overlap 3600 s");
             // The session service's log lines the sessions incident counts.
